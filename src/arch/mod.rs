@@ -1,0 +1,170 @@
+//! The instructions, one module per instruction (family) under a directory per target, and the
+//! dispatch from a selected [`WriteBack`] / [`Fence`] to them.
+//!
+//! Each instruction is an `#[inline(always)]` function around `asm!`, documented in a fixed
+//! order: what it does, how it is ordered, the manual, and `# Safety`. Write-backs never use
+//! the `nomem` option: the compiler must keep them in order with the loads and stores around
+//! them.
+
+use crate::features::Cpu;
+use crate::lines::for_each_line;
+use crate::selection::{Fence, WriteBack};
+
+/// Defines a concrete flusher type for one write-back instruction: no dispatch at all, the line
+/// size a field, checked and unchecked constructors in the style of `memchr`.
+macro_rules! concrete_flusher {
+    ($(#[$doc:meta])* $name:ident, $instruction:path, $feature:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub struct $name {
+            line_shift: u8,
+        }
+
+        impl $name {
+            /// Returns this flusher with the detected line size, or `None` when the CPU this
+            /// code runs on lacks the instruction.
+            pub fn new() -> Option<Self> {
+                let cpu = $crate::features::Cpu::detect();
+                if cpu.features.contains($feature) {
+                    Some(Self { line_shift: cpu.line_shift() })
+                } else {
+                    None
+                }
+            }
+
+            /// Returns this flusher without asking the CPU. `line_size` is rounded down to a
+            /// power of two and kept within 16..=2048 bytes.
+            ///
+            /// # Safety
+            ///
+            /// Every CPU that runs the flusher must support the instruction, and `line_size`
+            /// must not exceed its smallest data-cache line (a larger step skips lines).
+            pub const unsafe fn new_unchecked(line_size: usize) -> Self {
+                let cpu = $crate::features::Cpu { features: $feature, line_size };
+                Self { line_shift: cpu.line_shift() }
+            }
+
+            /// The bytes each write-back covers.
+            pub const fn line_size(&self) -> usize {
+                1 << self.line_shift
+            }
+        }
+
+        impl $crate::Flush for $name {
+            #[inline(always)]
+            unsafe fn flush_raw(&self, addr: *const u8, len: usize) {
+                $crate::lines::for_each_line(addr, len, self.line_shift as u32, |line| {
+                    // SAFETY: the constructor's contract says the CPU has the instruction;
+                    // this method's contract says the range is mapped, so every line that
+                    // overlaps it is too (lines never cross pages).
+                    unsafe { $instruction(line) }
+                });
+            }
+        }
+    };
+}
+
+cfg_if::cfg_if! {
+    if #[cfg(target_arch = "x86_64")] {
+        pub mod x86_64;
+        use x86_64 as native;
+    } else {
+        mod fallback;
+        use fallback as native;
+    }
+}
+
+/// Reads the CPU this code runs on.
+pub(crate) fn detect() -> Cpu {
+    native::detect()
+}
+
+/// Writes back every line of `1 << shift` bytes that overlaps `[addr, addr + len)` with `kind`.
+/// Kinds that do not belong to this target (never selected here) do nothing.
+///
+/// # Safety
+///
+/// The CPU supports `kind`; `[addr, addr + len)` is mapped (readable) memory when `len > 0`;
+/// `shift` is in `4..=11`.
+#[inline(always)]
+pub(crate) unsafe fn write_back_range(kind: WriteBack, addr: *const u8, len: usize, shift: u8) {
+    #[cfg(test)]
+    trace::write_back(kind, addr, len, shift);
+    let shift = shift as u32;
+    match kind {
+        #[cfg(target_arch = "x86_64")]
+        WriteBack::Clwb => for_each_line(addr, len, shift, |p| {
+            // SAFETY: the caller's contract (CLWB supported, range mapped).
+            unsafe { x86_64::clwb(p) }
+        }),
+        #[cfg(target_arch = "x86_64")]
+        WriteBack::ClflushOpt => for_each_line(addr, len, shift, |p| {
+            // SAFETY: the caller's contract (CLFLUSHOPT supported, range mapped).
+            unsafe { x86_64::clflushopt(p) }
+        }),
+        #[cfg(target_arch = "x86_64")]
+        WriteBack::Clflush => for_each_line(addr, len, shift, |p| {
+            // SAFETY: the caller's contract (CLFLUSH supported, range mapped).
+            unsafe { x86_64::clflush(p) }
+        }),
+        _ => {}
+    }
+}
+
+/// The fence that drains on this target.
+pub(crate) const DRAIN: Fence = crate::selection::Arch::HOST.drain_fence();
+
+/// Executes `kind`. Kinds that do not belong to this target do nothing.
+#[inline(always)]
+pub(crate) fn fence(kind: Fence) {
+    #[cfg(test)]
+    trace::fence(kind);
+    match kind {
+        #[cfg(target_arch = "x86_64")]
+        Fence::Sfence => x86_64::sfence(),
+        Fence::SeqCst => core::sync::atomic::fence(core::sync::atomic::Ordering::SeqCst),
+        _ => {}
+    }
+}
+
+/// What the dispatch executed on this thread, for unit tests that count write-backs and fences
+/// per granularity. The real instructions still run; this only records them.
+#[cfg(test)]
+pub(crate) mod trace {
+    use super::{Fence, WriteBack};
+    use std::cell::RefCell;
+    use std::vec::Vec;
+
+    /// One recorded step.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub(crate) enum Step {
+        /// A write-back of this many lines.
+        WriteBack(WriteBack, usize),
+        /// A fence.
+        Fence(Fence),
+    }
+
+    std::thread_local! {
+        static STEPS: RefCell<Vec<Step>> = const { RefCell::new(Vec::new()) };
+    }
+
+    pub(super) fn write_back(kind: WriteBack, addr: *const u8, len: usize, shift: u8) {
+        if kind != WriteBack::None && len != 0 {
+            let lines = crate::lines::line_count(addr.addr(), len, shift as u32);
+            STEPS.with(|s| s.borrow_mut().push(Step::WriteBack(kind, lines)));
+        }
+    }
+
+    pub(super) fn fence(kind: Fence) {
+        if kind != Fence::None {
+            STEPS.with(|s| s.borrow_mut().push(Step::Fence(kind)));
+        }
+    }
+
+    /// Runs `f` and returns what it executed.
+    pub(crate) fn record(f: impl FnOnce()) -> Vec<Step> {
+        STEPS.with(|s| s.borrow_mut().clear());
+        f();
+        STEPS.with(|s| s.take())
+    }
+}

@@ -1,0 +1,32 @@
+//! CLFLUSHOPT: optimized cache line flush.
+
+use core::arch::asm;
+
+use crate::features::Features;
+
+/// Writes the cache line containing `line` back to memory and invalidates it.
+///
+/// Ordering: like CLWB, ordered with older writes to the same line, with fences and locked
+/// instructions; not with writes to other lines or other write-backs. An `SFENCE` after it
+/// orders it before later stores.
+///
+/// Manual: Intel SDM Vol. 2A, "CLFLUSHOPT—Flush Cache Line Optimized"; detected by
+/// CPUID.(EAX=07H,ECX=0):EBX\[23\]. Encoding `66 0F AE /7`.
+///
+/// # Safety
+///
+/// The CPU must support CLFLUSHOPT (it raises #UD otherwise), and `line` must be an address
+/// that a byte load could read without faulting.
+#[inline(always)]
+pub unsafe fn clflushopt(line: *const u8) {
+    // SAFETY: the caller guarantees CLFLUSHOPT exists and the address is mapped. Not `nomem`:
+    // the compiler must not move stores to this line across the write-back.
+    unsafe { asm!("clflushopt byte ptr [{}]", in(reg) line, options(nostack, preserves_flags)) }
+}
+
+concrete_flusher!(
+    /// A [`Flush`](crate::Flush) fixed to CLFLUSHOPT at compile time: each call is the bare loop.
+    ClflushOpt,
+    clflushopt,
+    Features::CLFLUSHOPT
+);

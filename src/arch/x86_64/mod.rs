@@ -1,0 +1,31 @@
+//! x86-64: CLFLUSH, CLFLUSHOPT, CLWB, SFENCE, and the CPUID / XGETBV reads.
+//!
+//! The raw instructions are `unsafe fn`s taking the address of one line; the concrete
+//! flusher types ([`Clwb`], [`ClflushOpt`], [`Clflush`]) walk a range with one of them and no
+//! dispatch; [`Sfence`] is the drain.
+
+mod clflush;
+mod clflushopt;
+mod clwb;
+mod cpuid;
+mod sfence;
+
+pub use clflush::{Clflush, clflush};
+pub use clflushopt::{ClflushOpt, clflushopt};
+pub use clwb::{Clwb, clwb};
+pub use cpuid::read_registers;
+pub use sfence::{Sfence, sfence};
+
+use crate::features::{Cpu, Features, x86};
+
+/// Reads CPUID (and XCR0 where readable) and decodes it. Vector features are dropped when this
+/// build may not touch vector registers (kernel targets compiled with SSE off).
+pub(crate) fn detect() -> Cpu {
+    let mut cpu = x86::decode(&read_registers());
+    if !cfg!(target_feature = "sse2") {
+        cpu.features = cpu
+            .features
+            .difference(Features::SSE2.union(Features::AVX).union(Features::AVX512F));
+    }
+    cpu
+}

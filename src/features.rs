@@ -1,0 +1,151 @@
+//! What a CPU can do: [`Features`], the line size, and pure decoders from raw register values.
+//!
+//! Everything here is plain data and pure functions, compiled on every target, so the decoding
+//! of every architecture is tested on any host from recorded register values. The thin reads
+//! that feed the decoders live in `crate::arch`.
+
+pub mod x86;
+
+use bitflags::bitflags;
+
+bitflags! {
+    /// Capabilities that matter for making stores durable, with the same meaning on every
+    /// architecture: each flag names one instruction (or one usable register width).
+    ///
+    /// A value of this type is a claim about a CPU. Values from [`Cpu::detect`] are true for the
+    /// CPU the program runs on; values you build yourself are only data until you hand them to
+    /// an `unsafe` constructor such as [`Flusher::new_unchecked`](crate::Flusher::new_unchecked).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+    pub struct Features: u32 {
+        /// x86 `CLFLUSH`: write back and invalidate one line (CPUID.1:EDX\[19\]).
+        const CLFLUSH = 1 << 0;
+        /// x86 `CLFLUSHOPT`: like `CLFLUSH` but ordered only by fences
+        /// (CPUID.(EAX=7,ECX=0):EBX\[23\]).
+        const CLFLUSHOPT = 1 << 1;
+        /// x86 `CLWB`: write back one line, which may stay cached
+        /// (CPUID.(EAX=7,ECX=0):EBX\[24\]).
+        const CLWB = 1 << 2;
+        /// x86 SSE2 stores from XMM registers are usable (CPUID.1:EDX\[26\] and the build lets
+        /// this crate touch vector registers).
+        const SSE2 = 1 << 3;
+        /// x86 AVX stores from YMM registers are usable: CPUID.1:ECX\[28\], the OS enabled XSAVE
+        /// (CPUID.1:ECX\[27\]) and XCR0 bits 1 and 2 are set.
+        const AVX = 1 << 4;
+        /// x86 AVX-512F stores from ZMM registers are usable: CPUID.(EAX=7,ECX=0):EBX\[16\], AVX
+        /// usable, and XCR0 bits 5, 6 and 7 are set.
+        const AVX512F = 1 << 5;
+        /// x86 `MOVDIR64B`: one 64-byte non-temporal store (CPUID.(EAX=7,ECX=0):ECX\[28\]).
+        const MOVDIR64B = 1 << 6;
+
+        /// AArch64 `DC CVAC`: clean to the Point of Coherency (every ARMv8 CPU). It may stop
+        /// short of the Point of Persistence.
+        const DC_CVAC = 1 << 8;
+        /// AArch64 `DC CVAP`: clean to the Point of Persistence (FEAT_DPB,
+        /// ID_AA64ISAR1_EL1.DPB >= 1).
+        const DC_CVAP = 1 << 9;
+        /// AArch64 `DC CVADP`: clean to the Point of Deep Persistence (FEAT_DPB2,
+        /// ID_AA64ISAR1_EL1.DPB >= 2).
+        const DC_CVADP = 1 << 10;
+
+        /// 64-bit POWER: the `dcbstps` encoding (`dcbf` with L = 6) is available. It executes as
+        /// `dcbstps` on POWER10 and as `dcbf` (write back and invalidate) on POWER8 and POWER9.
+        const DCBF = 1 << 12;
+        /// 64-bit POWER: ISA 3.1 (POWER10), where `dcbstps` and `phwsync` execute natively.
+        const POWER_ISA_3_1 = 1 << 13;
+
+        /// RISC-V Zicbom: `cbo.clean` writes a block back. No register reports it: the embedder
+        /// passes it in (device tree, ACPI RHCT or Linux `riscv_hwprobe`).
+        const CBO_CLEAN = 1 << 14;
+    }
+}
+
+/// What one CPU offers: its [`Features`] and the size of the line (cache block) that each
+/// write-back instruction covers.
+///
+/// This is inert data: building one makes no claim the crate acts on until it is passed to an
+/// `unsafe` constructor, so tests and tools may describe any CPU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Cpu {
+    /// The capabilities this CPU has.
+    pub features: Features,
+    /// Bytes covered by one write-back instruction: the smallest data-cache line of any CPU in
+    /// the system. Selections round it down to a power of two and keep it within
+    /// [`MIN_LINE_SIZE`, `MAX_LINE_SIZE`]: a smaller step than the real line only repeats work,
+    /// a larger one would skip lines.
+    pub line_size: usize,
+}
+
+/// The smallest line size a selection uses (a CPU reporting less is treated as this).
+pub const MIN_LINE_SIZE: usize = 16;
+/// The largest line size a selection uses (a CPU reporting more is stepped at this size, which
+/// is safe: it only writes some lines back twice).
+pub const MAX_LINE_SIZE: usize = 2048;
+
+impl Cpu {
+    /// A CPU with no write-back instruction and 64-byte lines.
+    pub const NONE: Cpu = Cpu {
+        features: Features::empty(),
+        line_size: 64,
+    };
+
+    /// Reads the CPU this code runs on, where the hardware can be asked without trapping.
+    ///
+    /// - x86-64: CPUID and, when the OS enabled XSAVE, XGETBV. Vector features are reported
+    ///   only when this build may use vector registers (kernel targets with SSE off get none).
+    /// - Other targets: no write-back instruction ([`Cpu::NONE`]).
+    ///
+    /// This reads registers every call; the crate's free functions cache their selection.
+    pub fn detect() -> Cpu {
+        crate::arch::detect()
+    }
+
+    /// The line size a selection uses for this CPU: `line_size` rounded down to a power of two
+    /// and kept within [`MIN_LINE_SIZE`, `MAX_LINE_SIZE`].
+    pub const fn usable_line_size(&self) -> usize {
+        1 << self.line_shift()
+    }
+
+    /// log2 of [`usable_line_size`](Self::usable_line_size).
+    pub(crate) const fn line_shift(&self) -> u8 {
+        let min = MIN_LINE_SIZE.trailing_zeros();
+        let max = MAX_LINE_SIZE.trailing_zeros();
+        if self.line_size < MIN_LINE_SIZE {
+            return min as u8;
+        }
+        let floor_log2 = usize::BITS - 1 - self.line_size.leading_zeros();
+        if floor_log2 > max {
+            max as u8
+        } else {
+            floor_log2 as u8
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usable_line_size_rounds_down_and_clamps() {
+        let cases = [
+            (0, 16),
+            (1, 16),
+            (15, 16),
+            (16, 16),
+            (63, 32),
+            (64, 64),
+            (96, 64),
+            (128, 128),
+            (2048, 2048),
+            (4096, 2048),
+            (usize::MAX, 2048),
+        ];
+        for (reported, used) in cases {
+            let cpu = Cpu {
+                features: Features::empty(),
+                line_size: reported,
+            };
+            assert_eq!(cpu.usable_line_size(), used, "reported {reported}");
+        }
+    }
+}

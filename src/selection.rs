@@ -1,0 +1,645 @@
+//! Which instructions to use: a pure function of a [`Cpu`] and a [`Config`].
+
+use core::fmt;
+
+use crate::features::{Cpu, Features};
+
+/// An instruction set this crate knows how to flush on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Arch {
+    /// x86-64: CLWB, CLFLUSHOPT, CLFLUSH; SFENCE.
+    X86_64,
+    /// AArch64: DC CVAP, DC CVADP, DC CVAC; DSB.
+    AArch64,
+    /// 64-bit POWER, either endianness: dcbstps (dcbf L=6); phwsync.
+    PowerPc64,
+    /// 64-bit RISC-V: cbo.clean (Zicbom); FENCE.
+    RiscV64,
+    /// Any other target: no write-back instruction is known.
+    Other,
+}
+
+impl Arch {
+    /// The architecture this crate was compiled for.
+    pub const HOST: Arch = {
+        if cfg!(target_arch = "x86_64") {
+            Arch::X86_64
+        } else if cfg!(target_arch = "aarch64") {
+            Arch::AArch64
+        } else if cfg!(target_arch = "powerpc64") {
+            Arch::PowerPc64
+        } else if cfg!(target_arch = "riscv64") {
+            Arch::RiscV64
+        } else {
+            Arch::Other
+        }
+    };
+
+    /// The [`Features`] that have a meaning on this architecture.
+    pub const fn features(self) -> Features {
+        match self {
+            Arch::X86_64 => Features::CLFLUSH
+                .union(Features::CLFLUSHOPT)
+                .union(Features::CLWB)
+                .union(Features::SSE2)
+                .union(Features::AVX)
+                .union(Features::AVX512F)
+                .union(Features::MOVDIR64B),
+            Arch::AArch64 => Features::DC_CVAC
+                .union(Features::DC_CVAP)
+                .union(Features::DC_CVADP),
+            Arch::PowerPc64 => Features::DCBF.union(Features::POWER_ISA_3_1),
+            Arch::RiscV64 => Features::CBO_CLEAN,
+            Arch::Other => Features::empty(),
+        }
+    }
+
+    /// The fence that drains on this architecture.
+    pub const fn drain_fence(self) -> Fence {
+        match self {
+            Arch::X86_64 => Fence::Sfence,
+            Arch::AArch64 => Fence::Dsb,
+            Arch::PowerPc64 => Fence::Phwsync,
+            Arch::RiscV64 => Fence::Fence,
+            Arch::Other => Fence::SeqCst,
+        }
+    }
+
+    /// Write-back instructions for `flush`, best first.
+    const fn write_backs(self) -> &'static [WriteBack] {
+        match self {
+            Arch::X86_64 => &[WriteBack::Clwb, WriteBack::ClflushOpt, WriteBack::Clflush],
+            Arch::AArch64 => &[WriteBack::DcCvap, WriteBack::DcCvac],
+            Arch::PowerPc64 => &[WriteBack::Dcbstps],
+            Arch::RiscV64 => &[WriteBack::CboClean],
+            Arch::Other => &[],
+        }
+    }
+
+    /// Write-back instructions for `deep_flush`, deepest first.
+    const fn deep_write_backs(self) -> &'static [WriteBack] {
+        match self {
+            Arch::AArch64 => &[WriteBack::DcCvadp, WriteBack::DcCvap, WriteBack::DcCvac],
+            other => other.write_backs(),
+        }
+    }
+}
+
+/// One instruction that writes a cache line back toward memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+#[non_exhaustive]
+pub enum WriteBack {
+    /// No write-back: nothing to do, or nothing available.
+    None = 0,
+    /// x86 `CLFLUSH`: write back and invalidate; ordered with other writes and CLFLUSHes.
+    Clflush = 1,
+    /// x86 `CLFLUSHOPT`: write back and invalidate; ordered only by fences.
+    ClflushOpt = 2,
+    /// x86 `CLWB`: write back, the line may stay cached; ordered only by fences.
+    Clwb = 3,
+    /// AArch64 `DC CVAC`: clean to the Point of Coherency (may stop short of persistence).
+    DcCvac = 4,
+    /// AArch64 `DC CVAP`: clean to the Point of Persistence.
+    DcCvap = 5,
+    /// AArch64 `DC CVADP`: clean to the Point of Deep Persistence.
+    DcCvadp = 6,
+    /// POWER `dcbstps` (`dcbf` with L = 6): `dcbf` on POWER8/9.
+    Dcbstps = 7,
+    /// RISC-V Zicbom `cbo.clean`.
+    CboClean = 8,
+}
+
+impl WriteBack {
+    /// Every variant, in discriminant order.
+    #[cfg(test)]
+    pub(crate) const ALL: [WriteBack; 9] = [
+        WriteBack::None,
+        WriteBack::Clflush,
+        WriteBack::ClflushOpt,
+        WriteBack::Clwb,
+        WriteBack::DcCvac,
+        WriteBack::DcCvap,
+        WriteBack::DcCvadp,
+        WriteBack::Dcbstps,
+        WriteBack::CboClean,
+    ];
+
+    /// The inverse of `as u8`; unknown values give `None`. A plain match, so that a `match` on
+    /// the result folds into one switch on the byte.
+    #[inline(always)]
+    pub(crate) const fn from_u8(v: u8) -> WriteBack {
+        match v {
+            1 => WriteBack::Clflush,
+            2 => WriteBack::ClflushOpt,
+            3 => WriteBack::Clwb,
+            4 => WriteBack::DcCvac,
+            5 => WriteBack::DcCvap,
+            6 => WriteBack::DcCvadp,
+            7 => WriteBack::Dcbstps,
+            8 => WriteBack::CboClean,
+            _ => WriteBack::None,
+        }
+    }
+
+    /// The assembler mnemonic.
+    pub const fn mnemonic(self) -> &'static str {
+        match self {
+            WriteBack::None => "none",
+            WriteBack::Clflush => "clflush",
+            WriteBack::ClflushOpt => "clflushopt",
+            WriteBack::Clwb => "clwb",
+            WriteBack::DcCvac => "dc cvac",
+            WriteBack::DcCvap => "dc cvap",
+            WriteBack::DcCvadp => "dc cvadp",
+            WriteBack::Dcbstps => "dcbstps",
+            WriteBack::CboClean => "cbo.clean",
+        }
+    }
+
+    /// The feature flag that says a CPU has this instruction.
+    pub const fn feature(self) -> Features {
+        match self {
+            WriteBack::None => Features::empty(),
+            WriteBack::Clflush => Features::CLFLUSH,
+            WriteBack::ClflushOpt => Features::CLFLUSHOPT,
+            WriteBack::Clwb => Features::CLWB,
+            WriteBack::DcCvac => Features::DC_CVAC,
+            WriteBack::DcCvap => Features::DC_CVAP,
+            WriteBack::DcCvadp => Features::DC_CVADP,
+            WriteBack::Dcbstps => Features::DCBF,
+            WriteBack::CboClean => Features::CBO_CLEAN,
+        }
+    }
+
+    /// Where the presence of this instruction is read from.
+    const fn detected_by(self) -> &'static str {
+        match self {
+            WriteBack::None => "",
+            WriteBack::Clflush => "CPUID.1:EDX[19]",
+            WriteBack::ClflushOpt => "CPUID.(EAX=7,ECX=0):EBX[23]",
+            WriteBack::Clwb => "CPUID.(EAX=7,ECX=0):EBX[24]",
+            WriteBack::DcCvac => "every ARMv8 CPU",
+            WriteBack::DcCvap => "ID_AA64ISAR1_EL1.DPB >= 1",
+            WriteBack::DcCvadp => "ID_AA64ISAR1_EL1.DPB >= 2",
+            WriteBack::Dcbstps => "every 64-bit POWER CPU (dcbf there)",
+            WriteBack::CboClean => "Zicbom, as the embedder says",
+        }
+    }
+}
+
+impl fmt::Display for WriteBack {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.mnemonic())
+    }
+}
+
+/// One instruction that drains: orders earlier write-backs and non-temporal stores before
+/// later stores.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+#[non_exhaustive]
+pub enum Fence {
+    /// No fence (page granularity: the page hook is the whole persistence step).
+    None = 0,
+    /// x86 `SFENCE`.
+    Sfence = 1,
+    /// AArch64 `DSB SY`: waits for earlier cache maintenance to complete.
+    Dsb = 2,
+    /// POWER `phwsync` (`sync 4`; executes as `hwsync` before POWER10).
+    Phwsync = 3,
+    /// RISC-V `FENCE rw,rw` (cbo.clean is ordered like a store).
+    Fence = 4,
+    /// Any other target: `core::sync::atomic::fence(SeqCst)`, which orders stores but knows
+    /// nothing of persistence.
+    SeqCst = 5,
+}
+
+impl Fence {
+    /// The assembler mnemonic (or a description for [`Fence::SeqCst`]).
+    pub const fn mnemonic(self) -> &'static str {
+        match self {
+            Fence::None => "none",
+            Fence::Sfence => "sfence",
+            Fence::Dsb => "dsb sy",
+            Fence::Phwsync => "phwsync",
+            Fence::Fence => "fence rw,rw",
+            Fence::SeqCst => "atomic fence (SeqCst)",
+        }
+    }
+}
+
+impl fmt::Display for Fence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.mnemonic())
+    }
+}
+
+/// How far a store must be pushed before it is persistent: libpmem2's granularity, minus the
+/// page kind, which needs a caller hook and is built with [`Flusher::page`](crate::Flusher::page).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Granularity {
+    /// CPU caches are not persistent (ADR): `flush` writes back every line of the range.
+    #[default]
+    CacheLine,
+    /// CPU caches are persistent (eADR, or the platform flushes them on power loss): `flush` does
+    /// nothing, `drain` still fences, `deep_flush` still writes back.
+    Byte,
+}
+
+/// Choices that are the caller's to make: granularity and instructions to avoid.
+///
+/// `Config::new()` is libpmem's default: cache-line granularity, every instruction allowed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct Config {
+    disabled: Features,
+    granularity: Granularity,
+}
+
+impl Config {
+    /// Cache-line granularity, nothing disabled.
+    pub const fn new() -> Config {
+        Config {
+            disabled: Features::empty(),
+            granularity: Granularity::CacheLine,
+        }
+    }
+
+    /// Never use these features, even where the CPU has them. `Features::CLWB` is libpmem's
+    /// `PMEM_NO_CLWB=1`, `Features::CLFLUSHOPT` its `PMEM_NO_CLFLUSHOPT=1`.
+    #[must_use]
+    pub const fn disable(self, features: Features) -> Config {
+        Config {
+            disabled: self.disabled.union(features),
+            ..self
+        }
+    }
+
+    /// Sets the granularity. `Granularity::Byte` is libpmem's `PMEM_NO_FLUSH=1`.
+    #[must_use]
+    pub const fn granularity(self, granularity: Granularity) -> Config {
+        Config {
+            granularity,
+            ..self
+        }
+    }
+
+    /// The features this configuration forbids.
+    pub const fn disabled(&self) -> Features {
+        self.disabled
+    }
+
+    /// The configured granularity.
+    pub const fn get_granularity(&self) -> Granularity {
+        self.granularity
+    }
+}
+
+/// The instructions chosen for one CPU and configuration, and the facts they were chosen from.
+///
+/// Pure data: building one executes nothing. `Display` explains every choice. To act on it, see
+/// [`Flusher::new_unchecked`](crate::Flusher::new_unchecked); the safe way is
+/// [`Flusher::new`](crate::Flusher::new) or the crate's free functions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Selection {
+    arch: Arch,
+    cpu: Cpu,
+    config: Config,
+    best: WriteBack,
+    deep: WriteBack,
+}
+
+impl Selection {
+    /// Chooses for the architecture this crate was compiled for. Features of other
+    /// architectures in `cpu` are ignored.
+    pub const fn new(cpu: &Cpu, config: Config) -> Selection {
+        Selection::for_arch(Arch::HOST, cpu, config)
+    }
+
+    /// Chooses for the CPU this code runs on ([`Cpu::detect`]).
+    pub fn detect(config: Config) -> Selection {
+        Selection::new(&Cpu::detect(), config)
+    }
+
+    /// Chooses for any architecture (for tools and tests: only a selection for
+    /// [`Arch::HOST`] can be acted on).
+    ///
+    /// The write-back is the first usable one of: x86 CLWB, CLFLUSHOPT, CLFLUSH; AArch64
+    /// DC CVAP, DC CVAC; POWER dcbstps; RISC-V cbo.clean. The deep write-back prefers
+    /// AArch64 DC CVADP, and is otherwise the same. Usable means the CPU has it, it belongs to
+    /// `arch`, and the configuration does not disable it.
+    pub const fn for_arch(arch: Arch, cpu: &Cpu, config: Config) -> Selection {
+        let features = cpu.features.intersection(arch.features());
+        let cpu = Cpu {
+            features,
+            line_size: cpu.usable_line_size(),
+        };
+        let usable = features.difference(config.disabled);
+        Selection {
+            arch,
+            cpu,
+            config,
+            best: first_usable(arch.write_backs(), usable),
+            deep: first_usable(arch.deep_write_backs(), usable),
+        }
+    }
+
+    /// The architecture this selection is for.
+    pub const fn arch(&self) -> Arch {
+        self.arch
+    }
+
+    /// The CPU it was chosen from, reduced to the features of its architecture and with the
+    /// line size it uses.
+    pub const fn cpu(&self) -> &Cpu {
+        &self.cpu
+    }
+
+    /// The configuration it was chosen with.
+    pub const fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// What `flush` executes on each line ([`WriteBack::None`] at byte granularity).
+    pub const fn flush(&self) -> WriteBack {
+        match self.config.granularity {
+            Granularity::CacheLine => self.best,
+            Granularity::Byte => WriteBack::None,
+        }
+    }
+
+    /// What `deep_flush` executes on each line, at every granularity.
+    pub const fn deep_flush(&self) -> WriteBack {
+        self.deep
+    }
+
+    /// The best write-back instruction allowed, whether or not the granularity needs it.
+    pub const fn write_back(&self) -> WriteBack {
+        self.best
+    }
+
+    /// What `drain` executes.
+    pub const fn drain(&self) -> Fence {
+        self.arch.drain_fence()
+    }
+
+    /// The bytes each write-back covers.
+    pub const fn line_size(&self) -> usize {
+        self.cpu.line_size
+    }
+
+    pub(crate) const fn line_shift(&self) -> u8 {
+        self.cpu.line_shift()
+    }
+
+    /// Rebuilds a selection for [`Arch::HOST`] from its parts (the cell stores them packed).
+    pub(crate) const fn from_parts(
+        cpu: Cpu,
+        config: Config,
+        best: WriteBack,
+        deep: WriteBack,
+    ) -> Selection {
+        Selection {
+            arch: Arch::HOST,
+            cpu,
+            config,
+            best,
+            deep,
+        }
+    }
+}
+
+const fn first_usable(candidates: &[WriteBack], usable: Features) -> WriteBack {
+    let mut i = 0;
+    while i < candidates.len() {
+        if usable.contains(candidates[i].feature()) {
+            return candidates[i];
+        }
+        i += 1;
+    }
+    WriteBack::None
+}
+
+impl fmt::Display for Selection {
+    /// Several lines: the chosen flush, deep flush and drain, and every candidate write-back
+    /// with its state (chosen, available, disabled by configuration, absent) and where it was
+    /// detected.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.flush() {
+            WriteBack::None if self.config.granularity == Granularity::Byte => writeln!(
+                f,
+                "flush:      nothing (byte granularity: CPU caches are persistent)"
+            )?,
+            WriteBack::None => writeln!(
+                f,
+                "flush:      nothing: no write-back instruction is available to this crate here"
+            )?,
+            wb => writeln!(f, "flush:      {wb} per {}-byte line", self.line_size())?,
+        }
+        match self.deep {
+            WriteBack::None => writeln!(f, "deep flush: {}", self.drain())?,
+            wb => writeln!(
+                f,
+                "deep flush: {wb} per {}-byte line, then {}",
+                self.line_size(),
+                self.drain()
+            )?,
+        }
+        writeln!(f, "drain:      {}", self.drain())?;
+        write!(f, "candidates ({:?}):", self.arch)?;
+        let cpu = self.cpu.features;
+        let mut any = false;
+        for &wb in self.arch.deep_write_backs() {
+            let state = if wb == self.best {
+                "chosen"
+            } else if wb == self.deep {
+                "chosen for deep flush"
+            } else if !cpu.contains(wb.feature()) {
+                "absent"
+            } else if self.config.disabled.contains(wb.feature()) {
+                "disabled by configuration"
+            } else {
+                "available"
+            };
+            write!(
+                f,
+                "\n  {:<11} {:<26} ({})",
+                wb.mnemonic(),
+                state,
+                wb.detected_by()
+            )?;
+            any = true;
+        }
+        if !any {
+            f.write_str(" none known for this architecture")?;
+        }
+        if self.best == WriteBack::DcCvac {
+            f.write_str("\nnote: DC CVAC cleans to the Point of Coherency, which may stop short of persistence")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::x86::{Registers, decode};
+    use std::format;
+
+    fn x86(features: Features) -> Cpu {
+        Cpu {
+            features,
+            line_size: 64,
+        }
+    }
+
+    #[test]
+    fn x86_ladder_and_every_mask_combination() {
+        use Features as F;
+        let all = F::CLWB | F::CLFLUSHOPT | F::CLFLUSH;
+        // (features the CPU has, what each of the four mask combinations must pick):
+        // masks in order: none, no CLWB, no CLFLUSHOPT, neither.
+        let table: [(Features, [WriteBack; 4]); 4] = [
+            (F::CLFLUSH, [WriteBack::Clflush; 4]),
+            (
+                F::CLFLUSH | F::CLFLUSHOPT,
+                [
+                    WriteBack::ClflushOpt,
+                    WriteBack::ClflushOpt,
+                    WriteBack::Clflush,
+                    WriteBack::Clflush,
+                ],
+            ),
+            (
+                all,
+                [
+                    WriteBack::Clwb,
+                    WriteBack::ClflushOpt,
+                    WriteBack::Clwb,
+                    WriteBack::Clflush,
+                ],
+            ),
+            (
+                F::CLFLUSH | F::CLWB,
+                [
+                    WriteBack::Clwb,
+                    WriteBack::Clflush,
+                    WriteBack::Clwb,
+                    WriteBack::Clflush,
+                ],
+            ),
+        ];
+        let masks = [F::empty(), F::CLWB, F::CLFLUSHOPT, F::CLWB | F::CLFLUSHOPT];
+        for (features, picks) in table {
+            for (mask, pick) in masks.into_iter().zip(picks) {
+                let sel =
+                    Selection::for_arch(Arch::X86_64, &x86(features), Config::new().disable(mask));
+                assert_eq!(sel.flush(), pick, "{features:?} minus {mask:?}");
+                assert_eq!(
+                    sel.deep_flush(),
+                    pick,
+                    "x86 deep flush uses the same instruction"
+                );
+                assert_eq!(sel.drain(), Fence::Sfence);
+            }
+        }
+        // Masking CLFLUSH too leaves nothing: said, not pretended.
+        let sel = Selection::for_arch(Arch::X86_64, &x86(all), Config::new().disable(all));
+        assert_eq!(sel.flush(), WriteBack::None);
+    }
+
+    #[test]
+    fn recorded_cpus_select_expected_instruction() {
+        use crate::features::x86::tests::RECORDED;
+        for r in &RECORDED {
+            let sel = Selection::for_arch(Arch::X86_64, &decode(&r.regs), Config::new());
+            let want = match r.name.split(':').next().unwrap_or_default() {
+                "qemu64" | "Nehalem" | "Haswell" | "Skylake-Server,level=6" => WriteBack::Clflush,
+                "EPYC (Zen 1)" => WriteBack::ClflushOpt,
+                _ => WriteBack::Clwb,
+            };
+            assert_eq!(sel.flush(), want, "{}", r.name);
+            assert_eq!(sel.line_size(), 64);
+        }
+    }
+
+    #[test]
+    fn byte_granularity_flushes_nothing_but_deep_flush_writes_back() {
+        let sel = Selection::for_arch(
+            Arch::X86_64,
+            &x86(Features::CLWB | Features::CLFLUSH),
+            Config::new().granularity(Granularity::Byte),
+        );
+        assert_eq!(sel.flush(), WriteBack::None);
+        assert_eq!(sel.deep_flush(), WriteBack::Clwb);
+        assert_eq!(sel.write_back(), WriteBack::Clwb);
+        assert_eq!(sel.drain(), Fence::Sfence);
+    }
+
+    #[test]
+    fn foreign_features_are_ignored() {
+        let cpu = Cpu {
+            features: Features::DC_CVAP | Features::CBO_CLEAN,
+            line_size: 64,
+        };
+        let sel = Selection::for_arch(Arch::X86_64, &cpu, Config::new());
+        assert_eq!(sel.flush(), WriteBack::None);
+        assert!(sel.cpu().features.is_empty());
+        let other = Selection::for_arch(Arch::Other, &x86(Features::all()), Config::new());
+        assert_eq!(
+            (other.flush(), other.drain()),
+            (WriteBack::None, Fence::SeqCst)
+        );
+    }
+
+    #[test]
+    fn display_explains_the_choice() {
+        let regs = Registers {
+            max_leaf: 7,
+            leaf1: [0, 0x800, 0, 1 << 19],
+            leaf7: [0, (1 << 23) | (1 << 24), 0, 0],
+            xcr0: 0,
+        };
+        let cpu = decode(&regs);
+        let sel = Selection::for_arch(Arch::X86_64, &cpu, Config::new().disable(Features::CLWB));
+        let text = format!("{sel}");
+        assert!(
+            text.contains("flush:      clflushopt per 64-byte line"),
+            "{text}"
+        );
+        assert!(
+            text.contains("clwb        disabled by configuration"),
+            "{text}"
+        );
+        assert!(text.contains("clflushopt  chosen"), "{text}");
+        assert!(text.contains("clflush     available"), "{text}");
+        assert!(text.contains("drain:      sfence"), "{text}");
+
+        let byte = Selection::for_arch(
+            Arch::X86_64,
+            &cpu,
+            Config::new().granularity(Granularity::Byte),
+        );
+        let text = format!("{byte}");
+        assert!(
+            text.contains("flush:      nothing (byte granularity"),
+            "{text}"
+        );
+        assert!(
+            text.contains("deep flush: clwb per 64-byte line, then sfence"),
+            "{text}"
+        );
+
+        let none = Selection::for_arch(Arch::Other, &cpu, Config::new());
+        assert!(format!("{none}").contains("none known for this architecture"));
+    }
+
+    #[test]
+    fn write_back_round_trips_through_u8() {
+        for wb in WriteBack::ALL {
+            assert_eq!(WriteBack::from_u8(wb as u8), wb);
+        }
+        assert_eq!(WriteBack::from_u8(200), WriteBack::None);
+    }
+}
