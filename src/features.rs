@@ -101,11 +101,13 @@ impl Cpu {
 
     /// The line size a selection uses for this CPU: `line_size` rounded down to a power of two
     /// and kept within [`MIN_LINE_SIZE`, `MAX_LINE_SIZE`].
+    #[inline]
     pub const fn usable_line_size(&self) -> usize {
         1 << self.line_shift()
     }
 
     /// log2 of [`usable_line_size`](Self::usable_line_size).
+    #[inline]
     pub(crate) const fn line_shift(&self) -> u8 {
         let min = MIN_LINE_SIZE.trailing_zeros();
         let max = MAX_LINE_SIZE.trailing_zeros();

@@ -6,7 +6,7 @@
 /// address space): ceil((offset + len) / line) split into whole lines of `len` plus the lines the
 /// remainders add. A range that claims to run past the top of the address space is cut at the
 /// top: the count never reaches a line that wraps around to address 0.
-#[inline(always)]
+#[cfg(test)]
 pub(crate) const fn line_count(addr: usize, len: usize, shift: u32) -> usize {
     // Wrapping forms throughout: none of these can overflow for shift in 4..=11, and the
     // wrapping forms keep every build free of overflow-check panics on the flush path.
@@ -26,6 +26,10 @@ pub(crate) const fn line_count(addr: usize, len: usize, shift: u32) -> usize {
 /// Calls `each` with the address of every line of `1 << shift` bytes that overlaps
 /// `[addr, addr + len)`, lowest first. `len == 0` calls nothing and does not touch `addr`.
 ///
+/// Walks from the first line to the line of the last byte, `addr + (len - 1)`, which cannot
+/// overflow for a real range, so a range ending at the top of the address space stops there.
+/// A range that claims to run past the top is cut at the top.
+///
 /// `shift` must be in `4..=11` (the crate keeps line sizes within 16..=2048 bytes).
 #[inline(always)]
 pub(crate) fn for_each_line(
@@ -38,9 +42,19 @@ pub(crate) fn for_each_line(
         return;
     }
     let line = 1usize.wrapping_shl(shift);
-    let mut p = addr.wrapping_sub(addr.addr() & (line - 1));
-    for _ in 0..line_count(addr.addr(), len, shift) {
+    let mask = line.wrapping_sub(1);
+    let start = addr.addr();
+    let mut last_byte = start.wrapping_add(len.wrapping_sub(1));
+    if last_byte < start {
+        last_byte = usize::MAX;
+    }
+    let last_line = last_byte & !mask;
+    let mut p = addr.wrapping_sub(start & mask);
+    loop {
         each(p);
+        if p.addr() == last_line {
+            break;
+        }
         p = p.wrapping_add(line);
     }
 }

@@ -82,6 +82,7 @@ impl Flusher {
     /// `selection` must be for [`Arch::HOST`](crate::Arch::HOST), and every CPU that runs the
     /// flusher must support its write-back instructions and have lines no smaller than its
     /// line size. (A selection from another architecture flushes nothing.)
+    #[inline]
     pub const unsafe fn new_unchecked(selection: &Selection) -> Flusher {
         Flusher {
             page_hook: None,
@@ -94,6 +95,7 @@ impl Flusher {
 
     /// A page-granularity flusher: `flush`, `persist` and `deep_flush` call `hook` with the
     /// range; its [`drainer`](Self::drainer) does nothing (libpmem2's PAGE granularity).
+    #[inline]
     pub const fn page(hook: PageHook) -> Flusher {
         Flusher {
             page_hook: Some(hook),
@@ -106,6 +108,7 @@ impl Flusher {
 
     /// The drain that goes with this flusher: this target's fence, or nothing for a page
     /// flusher.
+    #[inline]
     pub const fn drainer(&self) -> Drainer {
         match self.page_hook {
             Some(_) => Drainer { fence: Fence::None },
@@ -115,21 +118,25 @@ impl Flusher {
 
     /// The instruction `flush` executes per line ([`WriteBack::None`] at byte or page
     /// granularity).
+    #[inline]
     pub const fn write_back(&self) -> WriteBack {
         self.flush
     }
 
     /// The instruction `deep_flush` executes per line ([`WriteBack::None`] for a page flusher).
+    #[inline]
     pub const fn deep_write_back(&self) -> WriteBack {
         self.deep
     }
 
     /// The bytes each write-back covers.
+    #[inline]
     pub const fn line_size(&self) -> usize {
         1 << self.line_shift
     }
 
     /// The granularity: `None` for a page flusher.
+    #[inline]
     pub const fn granularity(&self) -> Option<Granularity> {
         match self.page_hook {
             Some(_) => None,
@@ -266,11 +273,13 @@ static_assertions::const_assert!(
 
 impl Drainer {
     /// This target's drain: SFENCE on x86-64 (also after CLFLUSH; libpmem2 does the same).
+    #[inline]
     pub const fn new() -> Drainer {
         Drainer { fence: arch::DRAIN }
     }
 
     /// The fence `drain` executes.
+    #[inline]
     pub const fn fence(&self) -> Fence {
         self.fence
     }

@@ -37,6 +37,7 @@ impl Arch {
     };
 
     /// The [`Features`] that have a meaning on this architecture.
+    #[inline]
     pub const fn features(self) -> Features {
         match self {
             Arch::X86_64 => Features::CLFLUSH
@@ -56,6 +57,7 @@ impl Arch {
     }
 
     /// The fence that drains on this architecture.
+    #[inline]
     pub const fn drain_fence(self) -> Fence {
         match self {
             Arch::X86_64 => Fence::Sfence,
@@ -67,6 +69,7 @@ impl Arch {
     }
 
     /// Write-back instructions for `flush`, best first.
+    #[inline]
     const fn write_backs(self) -> &'static [WriteBack] {
         match self {
             Arch::X86_64 => &[WriteBack::Clwb, WriteBack::ClflushOpt, WriteBack::Clflush],
@@ -78,6 +81,7 @@ impl Arch {
     }
 
     /// Write-back instructions for `deep_flush`, deepest first.
+    #[inline]
     const fn deep_write_backs(self) -> &'static [WriteBack] {
         match self {
             Arch::AArch64 => &[WriteBack::DcCvadp, WriteBack::DcCvap, WriteBack::DcCvac],
@@ -144,6 +148,7 @@ impl WriteBack {
     }
 
     /// The assembler mnemonic.
+    #[inline]
     pub const fn mnemonic(self) -> &'static str {
         match self {
             WriteBack::None => "none",
@@ -159,6 +164,7 @@ impl WriteBack {
     }
 
     /// The feature flag that says a CPU has this instruction.
+    #[inline]
     pub const fn feature(self) -> Features {
         match self {
             WriteBack::None => Features::empty(),
@@ -174,6 +180,7 @@ impl WriteBack {
     }
 
     /// Where the presence of this instruction is read from.
+    #[inline]
     const fn detected_by(self) -> &'static str {
         match self {
             WriteBack::None => "",
@@ -218,6 +225,7 @@ pub enum Fence {
 
 impl Fence {
     /// The assembler mnemonic (or a description for [`Fence::SeqCst`]).
+    #[inline]
     pub const fn mnemonic(self) -> &'static str {
         match self {
             Fence::None => "none",
@@ -259,6 +267,7 @@ pub struct Config {
 
 impl Config {
     /// Cache-line granularity, nothing disabled.
+    #[inline]
     pub const fn new() -> Config {
         Config {
             disabled: Features::empty(),
@@ -269,6 +278,7 @@ impl Config {
     /// Never use these features, even where the CPU has them. `Features::CLWB` is libpmem's
     /// `PMEM_NO_CLWB=1`, `Features::CLFLUSHOPT` its `PMEM_NO_CLFLUSHOPT=1`.
     #[must_use]
+    #[inline]
     pub const fn disable(self, features: Features) -> Config {
         Config {
             disabled: self.disabled.union(features),
@@ -278,6 +288,7 @@ impl Config {
 
     /// Sets the granularity. `Granularity::Byte` is libpmem's `PMEM_NO_FLUSH=1`.
     #[must_use]
+    #[inline]
     pub const fn granularity(self, granularity: Granularity) -> Config {
         Config {
             granularity,
@@ -286,11 +297,13 @@ impl Config {
     }
 
     /// The features this configuration forbids.
+    #[inline]
     pub const fn disabled(&self) -> Features {
         self.disabled
     }
 
     /// The configured granularity.
+    #[inline]
     pub const fn get_granularity(&self) -> Granularity {
         self.granularity
     }
@@ -313,6 +326,7 @@ pub struct Selection {
 impl Selection {
     /// Chooses for the architecture this crate was compiled for. Features of other
     /// architectures in `cpu` are ignored.
+    #[inline]
     pub const fn new(cpu: &Cpu, config: Config) -> Selection {
         Selection::for_arch(Arch::HOST, cpu, config)
     }
@@ -329,6 +343,7 @@ impl Selection {
     /// DC CVAP, DC CVAC; POWER dcbstps; RISC-V cbo.clean. The deep write-back prefers
     /// AArch64 DC CVADP, and is otherwise the same. Usable means the CPU has it, it belongs to
     /// `arch`, and the configuration does not disable it.
+    #[inline]
     pub const fn for_arch(arch: Arch, cpu: &Cpu, config: Config) -> Selection {
         let features = cpu.features.intersection(arch.features());
         let cpu = Cpu {
@@ -346,22 +361,26 @@ impl Selection {
     }
 
     /// The architecture this selection is for.
+    #[inline]
     pub const fn arch(&self) -> Arch {
         self.arch
     }
 
     /// The CPU it was chosen from, reduced to the features of its architecture and with the
     /// line size it uses.
+    #[inline]
     pub const fn cpu(&self) -> &Cpu {
         &self.cpu
     }
 
     /// The configuration it was chosen with.
+    #[inline]
     pub const fn config(&self) -> &Config {
         &self.config
     }
 
     /// What `flush` executes on each line ([`WriteBack::None`] at byte granularity).
+    #[inline]
     pub const fn flush(&self) -> WriteBack {
         match self.config.granularity {
             Granularity::CacheLine => self.best,
@@ -370,30 +389,36 @@ impl Selection {
     }
 
     /// What `deep_flush` executes on each line, at every granularity.
+    #[inline]
     pub const fn deep_flush(&self) -> WriteBack {
         self.deep
     }
 
     /// The best write-back instruction allowed, whether or not the granularity needs it.
+    #[inline]
     pub const fn write_back(&self) -> WriteBack {
         self.best
     }
 
     /// What `drain` executes.
+    #[inline]
     pub const fn drain(&self) -> Fence {
         self.arch.drain_fence()
     }
 
     /// The bytes each write-back covers.
+    #[inline]
     pub const fn line_size(&self) -> usize {
         self.cpu.line_size
     }
 
+    #[inline]
     pub(crate) const fn line_shift(&self) -> u8 {
         self.cpu.line_shift()
     }
 
     /// Rebuilds a selection for [`Arch::HOST`] from its parts (the cell stores them packed).
+    #[inline]
     pub(crate) const fn from_parts(
         cpu: Cpu,
         config: Config,

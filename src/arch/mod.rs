@@ -39,12 +39,14 @@ macro_rules! concrete_flusher {
             ///
             /// Every CPU that runs the flusher must support the instruction, and `line_size`
             /// must not exceed its smallest data-cache line (a larger step skips lines).
+            #[inline]
             pub const unsafe fn new_unchecked(line_size: usize) -> Self {
                 let cpu = $crate::features::Cpu { features: $feature, line_size };
                 Self { line_shift: cpu.line_shift() }
             }
 
             /// The bytes each write-back covers.
+            #[inline]
             pub const fn line_size(&self) -> usize {
                 1 << self.line_shift
             }
@@ -88,25 +90,25 @@ pub(crate) fn detect() -> Cpu {
 /// `shift` is in `4..=11`.
 #[inline(always)]
 pub(crate) unsafe fn write_back_range(kind: WriteBack, addr: *const u8, len: usize, shift: u8) {
-    #[cfg(test)]
-    trace::write_back(kind, addr, len, shift);
-    let shift = shift as u32;
+    /// The walk with one instruction per line.
+    macro_rules! walk {
+        ($instruction:path) => {
+            for_each_line(addr, len, shift as u32, |line| {
+                #[cfg(test)]
+                trace::line(kind);
+                // SAFETY: the caller's contract: the CPU supports `kind` and the range is
+                // mapped, so every line overlapping it is too (lines never cross pages).
+                unsafe { $instruction(line) }
+            })
+        };
+    }
     match kind {
         #[cfg(target_arch = "x86_64")]
-        WriteBack::Clwb => for_each_line(addr, len, shift, |p| {
-            // SAFETY: the caller's contract (CLWB supported, range mapped).
-            unsafe { x86_64::clwb(p) }
-        }),
+        WriteBack::Clwb => walk!(x86_64::clwb),
         #[cfg(target_arch = "x86_64")]
-        WriteBack::ClflushOpt => for_each_line(addr, len, shift, |p| {
-            // SAFETY: the caller's contract (CLFLUSHOPT supported, range mapped).
-            unsafe { x86_64::clflushopt(p) }
-        }),
+        WriteBack::ClflushOpt => walk!(x86_64::clflushopt),
         #[cfg(target_arch = "x86_64")]
-        WriteBack::Clflush => for_each_line(addr, len, shift, |p| {
-            // SAFETY: the caller's contract (CLFLUSH supported, range mapped).
-            unsafe { x86_64::clflush(p) }
-        }),
+        WriteBack::Clflush => walk!(x86_64::clflush),
         _ => {}
     }
 }
@@ -138,7 +140,7 @@ pub(crate) mod trace {
     /// One recorded step.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
     pub(crate) enum Step {
-        /// A write-back of this many lines.
+        /// A run of write-backs of this many lines.
         WriteBack(WriteBack, usize),
         /// A fence.
         Fence(Fence),
@@ -148,11 +150,15 @@ pub(crate) mod trace {
         static STEPS: RefCell<Vec<Step>> = const { RefCell::new(Vec::new()) };
     }
 
-    pub(super) fn write_back(kind: WriteBack, addr: *const u8, len: usize, shift: u8) {
-        if kind != WriteBack::None && len != 0 {
-            let lines = crate::lines::line_count(addr.addr(), len, shift as u32);
-            STEPS.with(|s| s.borrow_mut().push(Step::WriteBack(kind, lines)));
-        }
+    /// One line written back with `kind`: extends the current run of `kind` or starts one.
+    pub(super) fn line(kind: WriteBack) {
+        STEPS.with(|s| {
+            let mut steps = s.borrow_mut();
+            match steps.last_mut() {
+                Some(Step::WriteBack(k, n)) if *k == kind => *n += 1,
+                _ => steps.push(Step::WriteBack(kind, 1)),
+            }
+        });
     }
 
     pub(super) fn fence(kind: Fence) {

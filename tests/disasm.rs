@@ -1,0 +1,455 @@
+//! Disassembly tests: the built code executes the instruction its type names, with nothing
+//! left un-inlined on the flush path.
+//!
+//! Each probe below is a real function of this test binary; the test disassembles the binary
+//! itself (`objdump`, or `$PMEM_FLUSH_OBJDUMP`) and inspects the probe's instructions. The test
+//! profile is optimized (see Cargo.toml), as the code users ship is.
+
+#![cfg(target_arch = "x86_64")]
+
+use std::collections::HashMap;
+use std::process::Command;
+use std::sync::OnceLock;
+
+use pmem_flush::arch::x86_64::{Clflush, ClflushOpt, Clwb, Sfence};
+use pmem_flush::{Drain, Drainer, Flush, Flusher};
+
+/// # Safety
+/// The CPU has CLWB and the range is mapped.
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub unsafe fn probe_clwb(p: *const u8, len: usize) {
+    // SAFETY: the caller's contract.
+    unsafe { Clwb::new_unchecked(64).flush_raw(p, len) }
+}
+
+/// # Safety
+/// The CPU has CLFLUSHOPT and the range is mapped.
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub unsafe fn probe_clflushopt(p: *const u8, len: usize) {
+    // SAFETY: the caller's contract.
+    unsafe { ClflushOpt::new_unchecked(64).flush_raw(p, len) }
+}
+
+/// # Safety
+/// The range is mapped.
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub unsafe fn probe_clflush(p: *const u8, len: usize) {
+    // SAFETY: the caller's contract.
+    unsafe { Clflush::new_unchecked(64).flush_raw(p, len) }
+}
+
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub fn probe_sfence() {
+    Sfence.drain()
+}
+
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub fn probe_drainer(d: &Drainer) {
+    d.drain()
+}
+
+/// # Safety
+/// The range is mapped.
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub unsafe fn probe_flusher(f: &Flusher, p: *const u8, len: usize) {
+    // SAFETY: the caller's contract.
+    unsafe { f.flush_raw(p, len) }
+}
+
+/// # Safety
+/// The range is mapped.
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub unsafe fn probe_free_flush(p: *const u8, len: usize) {
+    // SAFETY: the caller's contract.
+    unsafe { pmem_flush::flush_raw(p, len) }
+}
+
+/// # Safety
+/// The range is mapped.
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub unsafe fn probe_free_persist(p: *const u8, len: usize) {
+    // SAFETY: the caller's contract.
+    unsafe { pmem_flush::persist_raw(p, len) }
+}
+
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub fn probe_free_drain() {
+    pmem_flush::drain()
+}
+
+/// Keeps every probe in the binary and returns their run-time addresses by name.
+fn probe_addresses() -> [(&'static str, usize); 9] {
+    [
+        ("probe_clwb", probe_clwb as unsafe fn(_, _) as usize),
+        (
+            "probe_clflushopt",
+            probe_clflushopt as unsafe fn(_, _) as usize,
+        ),
+        ("probe_clflush", probe_clflush as unsafe fn(_, _) as usize),
+        ("probe_sfence", probe_sfence as fn() as usize),
+        ("probe_drainer", probe_drainer as fn(_) as usize),
+        (
+            "probe_flusher",
+            probe_flusher as unsafe fn(_, _, _) as usize,
+        ),
+        (
+            "probe_free_flush",
+            probe_free_flush as unsafe fn(_, _) as usize,
+        ),
+        (
+            "probe_free_persist",
+            probe_free_persist as unsafe fn(_, _) as usize,
+        ),
+        ("probe_free_drain", probe_free_drain as fn() as usize),
+    ]
+}
+
+/// One disassembled function: its instructions as (mnemonic, operands).
+#[derive(Debug, Default)]
+struct Function {
+    instructions: Vec<(String, String)>,
+}
+
+/// What the test binary holds: functions by start address, symbol addresses by name, and the
+/// targets of GOT slots (calls from position-independent code go through them).
+struct Binary {
+    functions: HashMap<u64, Function>,
+    names: HashMap<String, u64>,
+    got: HashMap<u64, u64>,
+}
+
+impl Function {
+    fn mnemonics(&self) -> Vec<&str> {
+        self.instructions.iter().map(|(m, _)| m.as_str()).collect()
+    }
+
+    fn has(&self, mnemonic: &str) -> bool {
+        self.instructions.iter().any(|(m, _)| m == mnemonic)
+    }
+
+    /// Names of the functions called or tail-called directly, or through a GOT slot. Calls
+    /// through a register (the page hook) are not listed.
+    fn direct_calls(&self) -> Vec<String> {
+        let bin = binary();
+        let mut calls = Vec::new();
+        for (m, ops) in &self.instructions {
+            if m != "call" && m != "jmp" {
+                continue;
+            }
+            // "call 3a380 <pmem_flush::flush_raw>" or "call QWORD PTR [rip+0x..] # dc6b8 <...>"
+            let target = if let Some((_, slot)) = ops.split_once("# ") {
+                let slot = slot.split_whitespace().next().unwrap_or("");
+                u64::from_str_radix(slot, 16)
+                    .ok()
+                    .and_then(|s| bin.got.get(&s).copied())
+            } else if m == "call" || ops.ends_with('>') && !ops.contains('+') {
+                ops.split_whitespace()
+                    .next()
+                    .and_then(|a| u64::from_str_radix(a, 16).ok())
+            } else {
+                None
+            };
+            if let Some(t) = target {
+                calls.push(bin.name_at(t));
+            }
+        }
+        calls
+    }
+}
+
+impl Binary {
+    fn name_at(&self, addr: u64) -> String {
+        let mut names: Vec<&String> = self
+            .names
+            .iter()
+            .filter(|(_, a)| **a == addr)
+            .map(|(n, _)| n)
+            .collect();
+        names.sort();
+        names
+            .first()
+            .map_or_else(|| format!("{addr:#x}"), |n| n.to_string())
+    }
+}
+
+fn objdump() -> String {
+    std::env::var("PMEM_FLUSH_OBJDUMP").unwrap_or_else(|_| "objdump".to_owned())
+}
+
+fn run_objdump(args: &[&str]) -> String {
+    let exe = std::env::current_exe().expect("current_exe");
+    let out = Command::new(objdump())
+        .args(args)
+        .arg(&exe)
+        .output()
+        .unwrap_or_else(|e| panic!("running {}: {e} (install binutils)", objdump()));
+    assert!(
+        out.status.success(),
+        "objdump failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn binary() -> &'static Binary {
+    static BINARY: OnceLock<Binary> = OnceLock::new();
+    BINARY.get_or_init(|| {
+        let mut names = HashMap::new();
+        // "0000000000012340 g     F .text  0000000000000084 name"
+        for line in run_objdump(&["-t", "-C"]).lines() {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            if fields.len() >= 6 && fields.contains(&"F") {
+                if let Ok(addr) = u64::from_str_radix(fields[0], 16) {
+                    let name = line.split_once(fields[4]).map_or("", |(_, n)| n).trim();
+                    names.insert(name.to_owned(), addr);
+                }
+            }
+        }
+        let mut got = HashMap::new();
+        // "00000000000dc6b8 R_X86_64_RELATIVE  *ABS*+0x00000000000cb3d3"
+        for line in run_objdump(&["-R"]).lines() {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            if let [slot, _, target] = fields[..] {
+                let target = target.rsplit_once("+0x").map_or(target, |(_, t)| t);
+                if let (Ok(s), Ok(t)) = (
+                    u64::from_str_radix(slot, 16),
+                    u64::from_str_radix(target, 16),
+                ) {
+                    got.insert(s, t);
+                }
+            }
+        }
+        let functions = parse(&run_objdump(&[
+            "-d",
+            "--no-show-raw-insn",
+            "-M",
+            "intel",
+            "-C",
+        ]));
+        Binary {
+            functions,
+            names,
+            got,
+        }
+    })
+}
+
+fn parse(text: &str) -> HashMap<u64, Function> {
+    let mut all = HashMap::new();
+    let mut current: Option<(u64, Function)> = None;
+    for line in text.lines() {
+        // "0000000000012340 <name>:" starts a function.
+        if let Some((addr, _)) = line.strip_suffix(">:").and_then(|h| h.split_once(" <")) {
+            if let Some((a, f)) = current.take() {
+                all.insert(a, f);
+            }
+            current = u64::from_str_radix(addr.trim(), 16)
+                .ok()
+                .map(|a| (a, Function::default()));
+            continue;
+        }
+        // "   12345:\tmnemonic operands" is one instruction.
+        if let (Some((_, f)), Some((_, insn))) = (current.as_mut(), line.split_once(":\t")) {
+            let insn = insn.trim();
+            let (m, ops) = insn.split_once(' ').unwrap_or((insn, ""));
+            f.instructions.push((m.to_owned(), ops.trim().to_owned()));
+        }
+    }
+    if let Some((a, f)) = current {
+        all.insert(a, f);
+    }
+    all
+}
+
+fn function(name: &str) -> &'static Function {
+    let bin = binary();
+    let addr = bin
+        .names
+        .get(name)
+        .unwrap_or_else(|| panic!("no symbol {name}"));
+    bin.functions
+        .get(addr)
+        .unwrap_or_else(|| panic!("{name} not in the disassembly"))
+}
+
+/// The function whose code starts at run-time address `addr`, found through the load offset
+/// of a known probe (the binary is position independent).
+fn function_at(addr: usize) -> (String, &'static Function) {
+    let bin = binary();
+    let (name, runtime) = probe_addresses()[0];
+    let bias = runtime as u64 - bin.names[name];
+    let file_addr = addr as u64 - bias;
+    let f = bin
+        .functions
+        .get(&file_addr)
+        .unwrap_or_else(|| panic!("no function at {addr:#x}"));
+    (bin.name_at(file_addr), f)
+}
+
+#[test]
+fn concrete_flushers_emit_their_instruction_and_nothing_else() {
+    std::hint::black_box(probe_addresses());
+    for (probe, insn, others) in [
+        ("probe_clwb", "clwb", ["clflushopt", "clflush"]),
+        ("probe_clflushopt", "clflushopt", ["clwb", "clflush"]),
+        ("probe_clflush", "clflush", ["clwb", "clflushopt"]),
+    ] {
+        let f = function(probe);
+        assert!(f.has(insn), "{probe} lacks {insn}: {:?}", f.mnemonics());
+        for other in others {
+            assert!(!f.has(other), "{probe} has {other}: {:?}", f.mnemonics());
+        }
+        assert!(
+            !f.has("sfence"),
+            "a flush does not drain: {:?}",
+            f.mnemonics()
+        );
+        assert!(
+            f.direct_calls().is_empty(),
+            "{probe} calls {:?}",
+            f.direct_calls()
+        );
+        assert!(!f.has("call"), "{probe}: {:?}", f.mnemonics());
+    }
+}
+
+#[test]
+fn drains_are_one_sfence() {
+    std::hint::black_box(probe_addresses());
+    for probe in ["probe_sfence", "probe_drainer", "probe_free_drain"] {
+        let f = function(probe);
+        assert!(f.has("sfence"), "{probe}: {:?}", f.mnemonics());
+        assert!(
+            !f.has("call") && !f.has("mfence"),
+            "{probe}: {:?}",
+            f.mnemonics()
+        );
+    }
+    // The free drain needs no detection: nothing but the fence and the return.
+    let free: Vec<&str> = function("probe_free_drain").mnemonics();
+    assert!(
+        free.iter()
+            .all(|m| matches!(*m, "sfence" | "ret" | "endbr64" | "nop" | "int3")),
+        "{free:?}"
+    );
+}
+
+#[test]
+fn detected_flusher_dispatches_to_all_three_inline() {
+    std::hint::black_box(probe_addresses());
+    let f = function("probe_flusher");
+    for insn in ["clwb", "clflushopt", "clflush"] {
+        assert!(
+            f.has(insn),
+            "probe_flusher lacks {insn}: {:?}",
+            f.mnemonics()
+        );
+    }
+    // Only the page hook may be called, and only through a register or memory operand.
+    assert!(f.direct_calls().is_empty(), "{:?}", f.direct_calls());
+}
+
+/// The instructions of `name` and of the crate's entry points it calls directly (the compiler
+/// may keep `#[inline]` entry points such as `flush_raw` out of line); and the direct calls
+/// left after following those.
+fn with_entry_points(name: &str) -> (Vec<String>, Vec<String>) {
+    let mut mnemonics = Vec::new();
+    let mut calls = Vec::new();
+    let mut pending = vec![name.to_owned()];
+    while let Some(n) = pending.pop() {
+        let f = function(&n);
+        mnemonics.extend(f.mnemonics().into_iter().map(str::to_owned));
+        for target in f.direct_calls() {
+            let public_entry =
+                target.starts_with("pmem_flush::") && target.matches("::").count() == 1;
+            if public_entry && target != n {
+                pending.push(target);
+            } else {
+                calls.push(target);
+            }
+        }
+    }
+    (mnemonics, calls)
+}
+
+#[test]
+fn free_functions_inline_the_loops_and_call_only_the_cold_detection() {
+    std::hint::black_box(probe_addresses());
+    for probe in ["probe_free_flush", "probe_free_persist"] {
+        let (mnemonics, calls) = with_entry_points(probe);
+        for insn in ["clwb", "clflushopt", "clflush"] {
+            assert!(
+                mnemonics.iter().any(|m| m == insn),
+                "{probe} lacks {insn}: {mnemonics:?}"
+            );
+        }
+        assert!(
+            calls.iter().all(|c| c.contains("detect_and_store")),
+            "{probe} calls more than the cold first-use detection: {calls:?}"
+        );
+        assert_eq!(calls.len(), 1, "{calls:?}");
+        let fences = mnemonics.iter().filter(|m| *m == "sfence").count();
+        assert_eq!(
+            fences,
+            usize::from(probe == "probe_free_persist"),
+            "{probe}: {mnemonics:?}"
+        );
+    }
+}
+
+#[test]
+fn function_pointers_are_specialised_to_the_detected_instruction() {
+    std::hint::black_box(probe_addresses());
+    let sel = pmem_flush::selection();
+    let chosen = sel.flush().mnemonic();
+    let (name, flush) = function_at(pmem_flush::get_flush_fn() as usize);
+    assert!(
+        flush.has(chosen),
+        "{name} lacks {chosen}: {:?}",
+        flush.mnemonics()
+    );
+    assert!(!flush.has("sfence"), "{name}: {:?}", flush.mnemonics());
+    for other in ["clwb", "clflushopt", "clflush"]
+        .into_iter()
+        .filter(|m| *m != chosen)
+    {
+        assert!(
+            !flush.has(other),
+            "{name} still dispatches: {:?}",
+            flush.mnemonics()
+        );
+    }
+    assert!(
+        flush.direct_calls().is_empty(),
+        "{name}: {:?}",
+        flush.direct_calls()
+    );
+
+    let (name, persist) = function_at(pmem_flush::get_persist_fn() as usize);
+    assert!(
+        persist.has(chosen) && persist.has("sfence"),
+        "{name}: {:?}",
+        persist.mnemonics()
+    );
+    assert!(
+        persist.direct_calls().is_empty(),
+        "{name}: {:?}",
+        persist.direct_calls()
+    );
+
+    let (name, drain) = function_at(pmem_flush::get_drain_fn() as usize);
+    assert!(
+        drain.has("sfence") && !drain.has("call"),
+        "{name}: {:?}",
+        drain.mnemonics()
+    );
+}

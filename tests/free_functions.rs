@@ -1,0 +1,96 @@
+//! The libpmem-style free functions and pmem2-style getters over the global selection.
+//!
+//! One test function: `configure` changes process-wide state, so the steps run in order.
+
+use pmem_flush::{Config, Features, Granularity, Selection, WriteBack};
+
+#[test]
+fn free_functions_follow_the_global_selection() {
+    let detected = Selection::detect(Config::new());
+
+    // Persisted data reads back, through every entry point.
+    let mut buf = vec![0u8; 4096 + 63];
+    for (i, b) in buf.iter_mut().enumerate() {
+        *b = i as u8;
+    }
+    pmem_flush::flush(&buf[1..]);
+    pmem_flush::drain();
+    pmem_flush::persist(&buf[7..4000]);
+    pmem_flush::deep_flush(&buf);
+    #[derive(Clone, Copy)]
+    struct Record {
+        key: u64,
+        value: [u8; 100],
+    }
+    let record = Record {
+        key: 7,
+        value: [9; 100],
+    };
+    pmem_flush::flush_value(&record);
+    pmem_flush::persist_value(&record);
+    pmem_flush::deep_flush_value(&record.value[..]);
+    assert!(buf.iter().enumerate().all(|(i, b)| *b == i as u8));
+    assert_eq!((record.key, record.value[99]), (7, 9));
+
+    // Zero length touches nothing: a dangling pointer is fine.
+    let dangling = std::ptr::without_provenance::<u8>(0x8);
+    // SAFETY: with len == 0 no byte needs to be readable.
+    unsafe {
+        pmem_flush::flush_raw(dangling, 0);
+        pmem_flush::persist_raw(dangling, 0);
+        pmem_flush::deep_flush_raw(dangling, 0);
+        pmem_flush::get_flush_fn()(dangling, 0);
+        pmem_flush::get_persist_fn()(dangling, 0);
+    }
+
+    assert!(!pmem_flush::has_hw_drain());
+
+    // The getters return the same pointers every time (pmem2's promise).
+    let (f, p, d) = (
+        pmem_flush::get_flush_fn(),
+        pmem_flush::get_persist_fn(),
+        pmem_flush::get_drain_fn(),
+    );
+    for _ in 0..3 {
+        assert_eq!(pmem_flush::get_flush_fn() as usize, f as usize);
+        assert_eq!(pmem_flush::get_persist_fn() as usize, p as usize);
+        assert_eq!(pmem_flush::get_drain_fn() as usize, d as usize);
+    }
+
+    // Byte granularity: flush does nothing, deep flush still writes back.
+    pmem_flush::configure(Config::new().granularity(Granularity::Byte));
+    let byte = pmem_flush::selection();
+    assert_eq!(byte.flush(), WriteBack::None);
+    assert_eq!(byte.deep_flush(), detected.deep_flush());
+    assert_eq!(pmem_flush::flusher().write_back(), WriteBack::None);
+    if detected.flush() != WriteBack::None {
+        assert_ne!(
+            pmem_flush::get_flush_fn() as usize,
+            f as usize,
+            "a byte-granularity flush fn"
+        );
+    }
+    pmem_flush::persist(&buf);
+
+    // Masks, libpmem's PMEM_NO_CLWB: the next best instruction, and Display says why.
+    pmem_flush::configure(Config::new().disable(Features::CLWB));
+    let masked = pmem_flush::selection();
+    assert_ne!(masked.flush(), WriteBack::Clwb);
+    if detected.flush() == WriteBack::Clwb {
+        assert!(
+            masked
+                .to_string()
+                .contains("clwb        disabled by configuration"),
+            "{masked}"
+        );
+    }
+    pmem_flush::persist(&buf);
+
+    // Caller-supplied facts: a selection the embedder vouches for.
+    let own = Selection::new(&pmem_flush::Cpu::detect(), Config::new());
+    // SAFETY: built from this CPU's own detection.
+    unsafe { pmem_flush::configure_unchecked(&own) };
+    assert_eq!(pmem_flush::selection(), own);
+    assert_eq!(pmem_flush::get_flush_fn() as usize, f as usize);
+    pmem_flush::persist(&buf);
+}
