@@ -267,3 +267,8 @@ pub fn get_drain_fn() -> DrainFn {
 pub fn get_deep_flush_fn() -> PersistFn {
     flusher().deep_flush_fn()
 }
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
