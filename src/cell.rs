@@ -1,42 +1,67 @@
-//! The detection cell: the selection the free functions use, packed into two atomic words.
+//! The detection cell: the selection the free functions use, packed into one atomic word.
 //!
-//! First use detects and stores; every later use is one relaxed load of the `hot` word. Two CPUs
-//! racing the first use compute the same value and store it twice, which is harmless, so there is
-//! no compare-and-swap and no lock: an interrupt handler can never wait on it, and targets with
-//! only atomic loads and stores (no read-modify-write) can use it.
+//! First use detects and stores; every later use is one relaxed load. Two CPUs racing the first
+//! use compute the same value and store it twice, which is harmless, so there is no
+//! compare-and-swap and no lock: an interrupt handler can never wait on it, and targets with only
+//! atomic loads and stores can use it. One word also means a reader never sees half of one
+//! selection and half of another when [`configure`](crate::configure) runs concurrently.
 //!
-//! `hot` holds what the flush paths need; `info` holds the facts behind the choice, read only to
-//! explain it. A zero `hot` word means "not yet detected": every stored word has a line shift of
-//! at least 4.
+//! The word holds what the flush paths need (the write-backs and the line shift) next to the facts
+//! the selection was made from (this architecture's features, the disabled ones, the
+//! granularity), so the whole [`Selection`] can be rebuilt from it. Zero means "not yet
+//! detected": every stored word has a line shift of at least 4.
 
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::Ordering;
 
 use crate::features::{Cpu, Features};
-use crate::selection::{Config, Granularity, Selection, WriteBack};
+use crate::selection::{Arch, Config, Granularity, Selection, WriteBack};
 
-// `info` packs the CPU's features and the disabled ones as 16 bits each.
-static_assertions::const_assert!(Features::all().bits() <= 0xffff);
+// Each architecture's features fit in 8 bits once shifted down to its base.
+static_assertions::const_assert!(
+    Arch::X86_64.features().bits() >> Arch::X86_64.feature_shift() <= 0xff
+        && Arch::AArch64.features().bits() >> Arch::AArch64.feature_shift() <= 0xff
+        && Arch::PowerPc64.features().bits() >> Arch::PowerPc64.feature_shift() <= 0xff
+        && Arch::RiscV64.features().bits() >> Arch::RiscV64.feature_shift() <= 0xff
+);
 
-/// The unpacked `hot` word.
+cfg_if::cfg_if! {
+    if #[cfg(target_has_atomic = "64")] {
+        use core::sync::atomic::AtomicU64 as Atomic;
+        type Raw = u64;
+    } else {
+        // Targets without 64-bit atomics are all `Arch::Other`; the low 32 bits hold everything
+        // their selections need.
+        use core::sync::atomic::AtomicU32 as Atomic;
+        type Raw = u32;
+        static_assertions::const_assert!(matches!(Arch::HOST, Arch::Other));
+    }
+}
+
+/// One packed selection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Hot(u32);
+pub(crate) struct Word(Raw);
 
-impl Hot {
+impl Word {
     const FLUSH: u32 = 0;
     const DEEP: u32 = 4;
-    const BEST: u32 = 8;
-    const SHIFT: u32 = 12;
-    const BYTE_GRANULARITY: u32 = 1 << 16;
+    const SHIFT: u32 = 8;
+    const BYTE_GRANULARITY: Raw = 1 << 12;
+    const FEATURES: u32 = 16;
+    const DISABLED: u32 = 24;
 
-    const fn pack(sel: &Selection) -> Hot {
-        let mut w = (sel.flush() as u32) << Self::FLUSH
-            | (sel.deep_flush() as u32) << Self::DEEP
-            | (sel.write_back() as u32) << Self::BEST
-            | (sel.line_shift() as u32) << Self::SHIFT;
+    const fn pack(sel: &Selection) -> Word {
+        let base = Arch::HOST.feature_shift();
+        let features = (sel.cpu().features.bits() >> base) as Raw & 0xff;
+        let disabled = (sel.config().disabled().bits() >> base) as Raw & 0xff;
+        let mut w = (sel.flush() as Raw) << Self::FLUSH
+            | (sel.deep_flush() as Raw) << Self::DEEP
+            | (sel.line_shift() as Raw) << Self::SHIFT
+            | features << Self::FEATURES
+            | disabled << Self::DISABLED;
         if matches!(sel.config().get_granularity(), Granularity::Byte) {
             w |= Self::BYTE_GRANULARITY;
         }
-        Hot(w)
+        Word(w)
     }
 
     /// What `flush` executes per line.
@@ -57,44 +82,44 @@ impl Hot {
         (self.0 >> Self::SHIFT) as u8 & 0xf
     }
 
-    const fn best(self) -> WriteBack {
-        WriteBack::from_u8((self.0 >> Self::BEST) as u8 & 0xf)
-    }
-
-    const fn granularity(self) -> Granularity {
-        if self.0 & Self::BYTE_GRANULARITY != 0 {
+    /// The whole selection, rebuilt from the facts in the word (`Selection` is a pure function
+    /// of them).
+    fn unpack(self) -> Selection {
+        let base = Arch::HOST.feature_shift();
+        let bits = |at: u32| Features::from_bits_truncate((((self.0 >> at) & 0xff) as u32) << base);
+        let cpu = Cpu {
+            features: bits(Self::FEATURES),
+            line_size: 1 << self.shift(),
+        };
+        let granularity = if self.0 & Self::BYTE_GRANULARITY != 0 {
             Granularity::Byte
         } else {
             Granularity::CacheLine
-        }
+        };
+        Selection::new(
+            &cpu,
+            Config::new()
+                .disable(bits(Self::DISABLED))
+                .granularity(granularity),
+        )
     }
 }
 
-const fn pack_info(sel: &Selection) -> u32 {
-    sel.cpu().features.bits() | sel.config().disabled().bits() << 16
-}
-
-/// The two words. `const`-constructible so that it can live in a `static`.
-pub(crate) struct Cell {
-    hot: AtomicU32,
-    info: AtomicU32,
-}
+/// The cell. `const`-constructible so that it can live in a `static`.
+pub(crate) struct Cell(Atomic);
 
 impl Cell {
     /// An empty cell: the first use detects.
     pub(crate) const fn new() -> Cell {
-        Cell {
-            hot: AtomicU32::new(0),
-            info: AtomicU32::new(0),
-        }
+        Cell(Atomic::new(0))
     }
 
-    /// The flush-path word: one relaxed load once detected.
+    /// The packed selection: one relaxed load once detected.
     #[inline(always)]
-    pub(crate) fn hot(&self) -> Hot {
-        let w = self.hot.load(Ordering::Relaxed);
+    pub(crate) fn word(&self) -> Word {
+        let w = self.0.load(Ordering::Relaxed);
         if w != 0 {
-            Hot(w)
+            Word(w)
         } else {
             self.detect_and_store()
         }
@@ -102,35 +127,20 @@ impl Cell {
 
     #[cold]
     #[inline(never)]
-    fn detect_and_store(&self) -> Hot {
+    fn detect_and_store(&self) -> Word {
         self.store(&Selection::detect(default_config()))
     }
 
     /// Replaces the cached selection.
-    pub(crate) fn store(&self, sel: &Selection) -> Hot {
-        let hot = Hot::pack(sel);
-        self.info.store(pack_info(sel), Ordering::Relaxed);
-        // Release: a reader that sees this `hot` with Acquire also sees the `info` above.
-        self.hot.store(hot.0, Ordering::Release);
-        hot
+    pub(crate) fn store(&self, sel: &Selection) -> Word {
+        let word = Word::pack(sel);
+        self.0.store(word.0, Ordering::Relaxed);
+        word
     }
 
     /// The whole cached selection, detecting first if needed.
     pub(crate) fn selection(&self) -> Selection {
-        let mut w = self.hot.load(Ordering::Acquire);
-        if w == 0 {
-            w = self.detect_and_store().0;
-        }
-        let hot = Hot(w);
-        let info = self.info.load(Ordering::Relaxed);
-        let cpu = Cpu {
-            features: Features::from_bits_truncate(info & 0xffff),
-            line_size: 1 << hot.shift(),
-        };
-        let config = Config::new()
-            .disable(Features::from_bits_truncate(info >> 16))
-            .granularity(hot.granularity());
-        Selection::from_parts(cpu, config, hot.best(), hot.deep())
+        self.word().unpack()
     }
 }
 
@@ -150,44 +160,46 @@ fn default_config() -> Config {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::selection::Arch;
     use std::sync::Barrier;
     use std::vec::Vec;
 
+    /// Every subset of `features`.
+    fn subsets(features: Features) -> Vec<Features> {
+        let flags: Vec<Features> = features.iter().collect();
+        (0..1u32 << flags.len())
+            .map(|m| {
+                let chosen = flags.iter().enumerate().filter(|(i, _)| m & (1 << i) != 0);
+                chosen.fold(Features::empty(), |acc, (_, f)| acc | *f)
+            })
+            .collect()
+    }
+
     #[test]
     fn packing_round_trips_every_host_selection() {
-        let features = Arch::HOST.features();
-        // Every subset of the host's features, both granularities, a few disable masks and
-        // line sizes.
-        let mut subsets = Vec::new();
-        let bits: Vec<u32> = features.iter().map(|f| f.bits()).collect();
-        for m in 0..(1u32 << bits.len()) {
-            let mut f = Features::empty();
-            for (i, b) in bits.iter().enumerate() {
-                if m & (1 << i) != 0 {
-                    f |= Features::from_bits_truncate(*b);
-                }
-            }
-            subsets.push(f);
-        }
-        for &f in &subsets {
-            for disabled in [Features::empty(), Features::CLWB, features] {
-                for gran in [Granularity::CacheLine, Granularity::Byte] {
+        let host = Arch::HOST.features();
+        let mut checked = 0;
+        for features in subsets(host) {
+            for disabled in [Features::empty(), Features::CLWB, Features::DC_CVAP, host] {
+                for granularity in [Granularity::CacheLine, Granularity::Byte] {
                     for line_size in [16, 64, 128, 2048] {
                         let cpu = Cpu {
-                            features: f,
+                            features,
                             line_size,
                         };
-                        let sel =
-                            Selection::new(&cpu, Config::new().disable(disabled).granularity(gran));
+                        let config = Config::new().disable(disabled).granularity(granularity);
+                        let sel = Selection::new(&cpu, config);
                         let cell = Cell::new();
-                        cell.store(&sel);
+                        let word = cell.store(&sel);
+                        assert_ne!(word.0, 0);
                         assert_eq!(cell.selection(), sel);
-                        assert_ne!(cell.hot().0, 0);
+                        assert_eq!((word.flush(), word.deep()), (sel.flush(), sel.deep_flush()));
+                        assert_eq!(1usize << word.shift(), sel.line_size());
+                        checked += 1;
                     }
                 }
             }
         }
+        assert_eq!(checked, (1 << host.iter().count()) * 32);
     }
 
     #[test]
@@ -195,20 +207,20 @@ mod tests {
         static CELL: Cell = Cell::new();
         let threads = 8;
         let barrier = Barrier::new(threads);
-        let seen: Vec<(Hot, Selection)> = std::thread::scope(|s| {
+        let seen: Vec<(Word, Selection)> = std::thread::scope(|s| {
             let handles: Vec<_> = (0..threads)
                 .map(|_| {
                     s.spawn(|| {
                         barrier.wait();
-                        (CELL.hot(), CELL.selection())
+                        (CELL.word(), CELL.selection())
                     })
                 })
                 .collect();
             handles.into_iter().map(|h| h.join().unwrap()).collect()
         });
         let expected = Selection::detect(default_config());
-        for (hot, sel) in seen {
-            assert_eq!(hot, Hot::pack(&expected));
+        for (word, sel) in seen {
+            assert_eq!(word, Word::pack(&expected));
             assert_eq!(sel, expected);
         }
     }

@@ -133,10 +133,10 @@ pub fn flush_value<T: ?Sized>(value: &T) {
 /// When `len > 0`, every byte of the range must be readable by a byte load.
 #[inline]
 pub unsafe fn flush_raw(addr: *const u8, len: usize) {
-    let hot = CELL.hot();
+    let word = CELL.word();
     // SAFETY: the cell holds this CPU's own selection (or one the caller vouched for in
     // `configure_unchecked`); the caller guarantees the range is mapped.
-    unsafe { arch::write_back_range(hot.flush(), addr, len, hot.shift()) }
+    unsafe { arch::write_back_range(word.flush(), addr, len, word.shift()) }
 }
 
 /// Waits until earlier flushes and non-temporal stores are ordered before later stores
@@ -194,9 +194,9 @@ pub fn deep_flush_value<T: ?Sized>(value: &T) {
 /// As for [`flush_raw`].
 #[inline]
 pub unsafe fn deep_flush_raw(addr: *const u8, len: usize) {
-    let hot = CELL.hot();
+    let word = CELL.word();
     // SAFETY: as in `flush_raw`.
-    unsafe { arch::write_back_range(hot.deep(), addr, len, hot.shift()) };
+    unsafe { arch::write_back_range(word.deep(), addr, len, word.shift()) };
     drain();
 }
 

@@ -56,6 +56,17 @@ impl Arch {
         }
     }
 
+    /// Where this architecture's features start in [`Features`]: each architecture's flags fit
+    /// in the 8 bits from here, which lets the detection cell pack them small.
+    pub(crate) const fn feature_shift(self) -> u32 {
+        match self {
+            Arch::X86_64 | Arch::Other => 0,
+            Arch::AArch64 => 8,
+            Arch::PowerPc64 => 12,
+            Arch::RiscV64 => 14,
+        }
+    }
+
     /// The fence that drains on this architecture.
     #[inline]
     pub const fn drain_fence(self) -> Fence {
@@ -350,6 +361,10 @@ impl Selection {
             features,
             line_size: cpu.usable_line_size(),
         };
+        let config = Config {
+            disabled: config.disabled.intersection(arch.features()),
+            ..config
+        };
         let usable = features.difference(config.disabled);
         Selection {
             arch,
@@ -373,7 +388,8 @@ impl Selection {
         &self.cpu
     }
 
-    /// The configuration it was chosen with.
+    /// The configuration it was chosen with, its disabled features reduced to those of its
+    /// architecture.
     #[inline]
     pub const fn config(&self) -> &Config {
         &self.config
@@ -415,23 +431,6 @@ impl Selection {
     #[inline]
     pub(crate) const fn line_shift(&self) -> u8 {
         self.cpu.line_shift()
-    }
-
-    /// Rebuilds a selection for [`Arch::HOST`] from its parts (the cell stores them packed).
-    #[inline]
-    pub(crate) const fn from_parts(
-        cpu: Cpu,
-        config: Config,
-        best: WriteBack,
-        deep: WriteBack,
-    ) -> Selection {
-        Selection {
-            arch: Arch::HOST,
-            cpu,
-            config,
-            best,
-            deep,
-        }
     }
 }
 
