@@ -9,19 +9,20 @@
 //! The word holds what the flush paths need (the write-backs and the line shift) next to the facts
 //! the selection was made from (this architecture's features, the disabled ones, the
 //! granularity), so the whole [`Selection`] can be rebuilt from it. Zero means "not yet
-//! detected": every stored word has a line shift of at least 4.
+//! detected": every stored word has bit 31 set.
 
 use core::sync::atomic::Ordering;
 
 use crate::features::{Cpu, Features};
+use crate::mem::NonTemporal;
 use crate::selection::{Arch, Config, Granularity, Selection, WriteBack};
 
-// Each architecture's features fit in 8 bits once shifted down to its base.
+// Each architecture's features fit in 7 bits once shifted down to its base.
 static_assertions::const_assert!(
-    Arch::X86_64.features().bits() >> Arch::X86_64.feature_shift() <= 0xff
-        && Arch::AArch64.features().bits() >> Arch::AArch64.feature_shift() <= 0xff
-        && Arch::PowerPc64.features().bits() >> Arch::PowerPc64.feature_shift() <= 0xff
-        && Arch::RiscV64.features().bits() >> Arch::RiscV64.feature_shift() <= 0xff
+    Arch::X86_64.features().bits() >> Arch::X86_64.feature_shift() <= 0x7f
+        && Arch::AArch64.features().bits() >> Arch::AArch64.feature_shift() <= 0x7f
+        && Arch::PowerPc64.features().bits() >> Arch::PowerPc64.feature_shift() <= 0x7f
+        && Arch::RiscV64.features().bits() >> Arch::RiscV64.feature_shift() <= 0x7f
 );
 
 cfg_if::cfg_if! {
@@ -29,8 +30,8 @@ cfg_if::cfg_if! {
         use core::sync::atomic::AtomicU64 as Atomic;
         type Raw = u64;
     } else {
-        // Targets without 64-bit atomics are all `Arch::Other`; the low 32 bits hold everything
-        // their selections need.
+        // Targets without 64-bit atomics are all `Arch::Other`: no non-temporal stores, so the
+        // threshold in the high half has no effect there and is not kept.
         use core::sync::atomic::AtomicU32 as Atomic;
         type Raw = u32;
         static_assertions::const_assert!(matches!(Arch::HOST, Arch::Other));
@@ -38,6 +39,20 @@ cfg_if::cfg_if! {
 }
 
 /// One packed selection.
+///
+/// | bits | field |
+/// | --- | --- |
+/// | 0..4 | flush write-back |
+/// | 4..8 | deep-flush write-back |
+/// | 8..11 | line shift - 4 |
+/// | 11 | byte granularity |
+/// | 12 | non-temporal stores forbidden |
+/// | 13 | MOVDIR64B opted in |
+/// | 14..17 | non-temporal stores chosen |
+/// | 17..24 | this architecture's features |
+/// | 24..31 | the disabled ones |
+/// | 31 | always set: a stored word is never 0 |
+/// | 32..64 | non-temporal threshold (`u32::MAX`: never) |
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Word(Raw);
 
@@ -45,21 +60,46 @@ impl Word {
     const FLUSH: u32 = 0;
     const DEEP: u32 = 4;
     const SHIFT: u32 = 8;
-    const BYTE_GRANULARITY: Raw = 1 << 12;
-    const FEATURES: u32 = 16;
+    const BYTE_GRANULARITY: Raw = 1 << 11;
+    const NO_NON_TEMPORAL: Raw = 1 << 12;
+    const MOVDIR64B: Raw = 1 << 13;
+    const NON_TEMPORAL: u32 = 14;
+    const FEATURES: u32 = 17;
     const DISABLED: u32 = 24;
+    const STORED: Raw = 1 << 31;
+    #[cfg(target_has_atomic = "64")]
+    const THRESHOLD: u32 = 32;
 
     const fn pack(sel: &Selection) -> Word {
         let base = Arch::HOST.feature_shift();
-        let features = (sel.cpu().features.bits() >> base) as Raw & 0xff;
-        let disabled = (sel.config().disabled().bits() >> base) as Raw & 0xff;
+        let config = sel.config();
+        let features = (sel.cpu().features.bits() >> base) as Raw & 0x7f;
+        let disabled = (config.disabled().bits() >> base) as Raw & 0x7f;
         let mut w = (sel.flush() as Raw) << Self::FLUSH
             | (sel.deep_flush() as Raw) << Self::DEEP
-            | (sel.line_shift() as Raw) << Self::SHIFT
+            | (sel.line_shift() as Raw - 4) << Self::SHIFT
+            | (sel.non_temporal() as Raw) << Self::NON_TEMPORAL
             | features << Self::FEATURES
-            | disabled << Self::DISABLED;
-        if matches!(sel.config().get_granularity(), Granularity::Byte) {
+            | disabled << Self::DISABLED
+            | Self::STORED;
+        if matches!(config.get_granularity(), Granularity::Byte) {
             w |= Self::BYTE_GRANULARITY;
+        }
+        if !config.get_non_temporal() {
+            w |= Self::NO_NON_TEMPORAL;
+        }
+        if config.get_movdir64b() {
+            w |= Self::MOVDIR64B;
+        }
+        #[cfg(target_has_atomic = "64")]
+        {
+            let t = config.get_nt_threshold();
+            let t = if t >= u32::MAX as usize {
+                u32::MAX
+            } else {
+                t as u32
+            };
+            w |= (t as Raw) << Self::THRESHOLD;
         }
         Word(w)
     }
@@ -79,29 +119,57 @@ impl Word {
     /// log2 of the line size.
     #[inline(always)]
     pub(crate) const fn shift(self) -> u8 {
-        (self.0 >> Self::SHIFT) as u8 & 0xf
+        ((self.0 >> Self::SHIFT) as u8 & 0x7) + 4
+    }
+
+    /// The granularity.
+    #[inline(always)]
+    pub(crate) const fn granularity(self) -> Granularity {
+        if self.0 & Self::BYTE_GRANULARITY != 0 {
+            Granularity::Byte
+        } else {
+            Granularity::CacheLine
+        }
+    }
+
+    /// The non-temporal stores copies use.
+    #[inline(always)]
+    pub(crate) const fn non_temporal(self) -> NonTemporal {
+        NonTemporal::from_u8((self.0 >> Self::NON_TEMPORAL) as u8 & 0x7)
+    }
+
+    /// The non-temporal threshold in bytes (`usize::MAX`: never).
+    #[inline(always)]
+    pub(crate) const fn nt_threshold(self) -> usize {
+        #[cfg(target_has_atomic = "64")]
+        {
+            match (self.0 >> Self::THRESHOLD) as u32 {
+                u32::MAX => usize::MAX,
+                t => t as usize,
+            }
+        }
+        #[cfg(not(target_has_atomic = "64"))]
+        {
+            crate::selection::DEFAULT_NT_THRESHOLD
+        }
     }
 
     /// The whole selection, rebuilt from the facts in the word (`Selection` is a pure function
     /// of them).
     fn unpack(self) -> Selection {
         let base = Arch::HOST.feature_shift();
-        let bits = |at: u32| Features::from_bits_truncate((((self.0 >> at) & 0xff) as u32) << base);
+        let bits = |at: u32| Features::from_bits_truncate((((self.0 >> at) & 0x7f) as u32) << base);
         let cpu = Cpu {
             features: bits(Self::FEATURES),
             line_size: 1 << self.shift(),
         };
-        let granularity = if self.0 & Self::BYTE_GRANULARITY != 0 {
-            Granularity::Byte
-        } else {
-            Granularity::CacheLine
-        };
-        Selection::new(
-            &cpu,
-            Config::new()
-                .disable(bits(Self::DISABLED))
-                .granularity(granularity),
-        )
+        let config = Config::new()
+            .disable(bits(Self::DISABLED))
+            .granularity(self.granularity())
+            .non_temporal(self.0 & Self::NO_NON_TEMPORAL == 0)
+            .movdir64b(self.0 & Self::MOVDIR64B != 0)
+            .nt_threshold(self.nt_threshold());
+        Selection::new(&cpu, config)
     }
 }
 
@@ -144,6 +212,9 @@ impl Cell {
     }
 }
 
+/// The selection the free functions use.
+pub(crate) static GLOBAL: Cell = Cell::new();
+
 /// The configuration the first use detects with: libpmem's environment variables with the
 /// `std` feature, libpmem's defaults without.
 fn default_config() -> Config {
@@ -180,13 +251,25 @@ mod tests {
         let mut checked = 0;
         for features in subsets(host) {
             for disabled in [Features::empty(), Features::CLWB, Features::DC_CVAP, host] {
-                for granularity in [Granularity::CacheLine, Granularity::Byte] {
-                    for line_size in [16, 64, 128, 2048] {
+                for (granularity, nt, threshold) in [
+                    (Granularity::CacheLine, true, 256),
+                    (Granularity::Byte, false, 0),
+                    (Granularity::CacheLine, true, usize::MAX),
+                    (Granularity::Byte, true, 4095),
+                ] {
+                    for (line_size, movdir64b) in
+                        [(16, true), (64, false), (128, true), (2048, false)]
+                    {
                         let cpu = Cpu {
                             features,
                             line_size,
                         };
-                        let config = Config::new().disable(disabled).granularity(granularity);
+                        let config = Config::new()
+                            .disable(disabled)
+                            .granularity(granularity)
+                            .non_temporal(nt)
+                            .movdir64b(movdir64b)
+                            .nt_threshold(threshold);
                         let sel = Selection::new(&cpu, config);
                         let cell = Cell::new();
                         let word = cell.store(&sel);
@@ -194,12 +277,14 @@ mod tests {
                         assert_eq!(cell.selection(), sel);
                         assert_eq!((word.flush(), word.deep()), (sel.flush(), sel.deep_flush()));
                         assert_eq!(1usize << word.shift(), sel.line_size());
+                        assert_eq!(word.non_temporal(), sel.non_temporal());
+                        assert_eq!(word.nt_threshold(), threshold);
                         checked += 1;
                     }
                 }
             }
         }
-        assert_eq!(checked, (1 << host.iter().count()) * 32);
+        assert_eq!(checked, (1 << host.iter().count()) * 64);
     }
 
     #[test]

@@ -81,6 +81,17 @@ pub const MIN_LINE_SIZE: usize = 16;
 /// is safe: it only writes some lines back twice).
 pub const MAX_LINE_SIZE: usize = 2048;
 
+/// `features` without the vector features when this build may not touch vector registers
+/// (x86-64 targets compiled with SSE off, as kernels are).
+#[inline]
+pub(crate) const fn usable_in_this_build(features: Features) -> Features {
+    if cfg!(all(target_arch = "x86_64", not(target_feature = "sse2"))) {
+        features.difference(Features::SSE2.union(Features::AVX).union(Features::AVX512F))
+    } else {
+        features
+    }
+}
+
 impl Cpu {
     /// A CPU with no write-back instruction and 64-byte lines.
     pub const NONE: Cpu = Cpu {

@@ -93,19 +93,25 @@ pub mod arch;
 mod cell;
 pub mod features;
 mod lines;
+mod mem;
 mod persist;
 mod selection;
 #[cfg(feature = "std")]
 mod std_support;
 
+use cell::GLOBAL;
 pub use features::{Cpu, Features};
+pub use mem::{
+    Copier, CopyError, MemFlags, MemmoveFn, MemsetFn, NonTemporal, Plan, Stores, choose, copier,
+    get_memcpy_fn, get_memmove_fn, get_memset_fn, memcpy, memcpy_nodrain, memcpy_nodrain_raw,
+    memcpy_persist, memcpy_persist_raw, memcpy_raw, memmove, memmove_nodrain, memmove_nodrain_raw,
+    memmove_persist, memmove_persist_raw, memmove_raw, memset, memset_nodrain, memset_nodrain_raw,
+    memset_persist, memset_persist_raw, memset_raw,
+};
 pub use persist::{Drain, DrainFn, Drainer, Flush, FlushFn, Flusher, PageHook, PersistFn};
-pub use selection::{Arch, Config, Fence, Granularity, Selection, WriteBack};
+pub use selection::{Arch, Config, DEFAULT_NT_THRESHOLD, Fence, Granularity, Selection, WriteBack};
 #[cfg(feature = "std")]
 pub use std_support::{FeatureMismatch, cross_check};
-
-/// The selection the free functions use.
-static CELL: cell::Cell = cell::Cell::new();
 
 /// Writes back every cache line that overlaps `buf` (libpmem's `pmem_flush`).
 #[inline]
@@ -133,7 +139,7 @@ pub fn flush_value<T: ?Sized>(value: &T) {
 /// When `len > 0`, every byte of the range must be readable by a byte load.
 #[inline]
 pub unsafe fn flush_raw(addr: *const u8, len: usize) {
-    let word = CELL.word();
+    let word = GLOBAL.word();
     // SAFETY: the cell holds this CPU's own selection (or one the caller vouched for in
     // `configure_unchecked`); the caller guarantees the range is mapped.
     unsafe { arch::write_back_range(word.flush(), addr, len, word.shift()) }
@@ -194,7 +200,7 @@ pub fn deep_flush_value<T: ?Sized>(value: &T) {
 /// As for [`flush_raw`].
 #[inline]
 pub unsafe fn deep_flush_raw(addr: *const u8, len: usize) {
-    let word = CELL.word();
+    let word = GLOBAL.word();
     // SAFETY: as in `flush_raw`.
     unsafe { arch::write_back_range(word.deep(), addr, len, word.shift()) };
     drain();
@@ -211,7 +217,7 @@ pub const fn has_hw_drain() -> bool {
 /// The [`Flusher`] the free functions use.
 #[inline]
 pub fn flusher() -> Flusher {
-    let sel = CELL.selection();
+    let sel = GLOBAL.selection();
     // SAFETY: the cell holds this CPU's own selection or one the caller vouched for.
     unsafe { Flusher::new_unchecked(&sel) }
 }
@@ -225,12 +231,12 @@ pub const fn drainer() -> Drainer {
 /// The selection the free functions use, detecting first if nothing has yet. Its `Display`
 /// explains each choice.
 pub fn selection() -> Selection {
-    CELL.selection()
+    GLOBAL.selection()
 }
 
 /// Detects the CPU and makes the free functions use `config` from now on.
 pub fn configure(config: Config) {
-    CELL.store(&Selection::detect(config));
+    GLOBAL.store(&Selection::detect(config));
 }
 
 /// Makes the free functions use `selection`, for environments where the CPU cannot be asked
@@ -241,7 +247,7 @@ pub fn configure(config: Config) {
 /// As for [`Flusher::new_unchecked`]: the selection is for this target and every CPU that will
 /// flush supports its instructions and has lines no smaller than its line size.
 pub unsafe fn configure_unchecked(selection: &Selection) {
-    CELL.store(selection);
+    GLOBAL.store(selection);
 }
 
 /// A plain function equal to [`flush_raw`] for the current selection, with no dispatch left

@@ -3,6 +3,7 @@
 use core::fmt;
 
 use crate::features::{Cpu, Features};
+use crate::mem::NonTemporal;
 
 /// An instruction set this crate knows how to flush on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -267,27 +268,41 @@ pub enum Granularity {
     Byte,
 }
 
-/// Choices that are the caller's to make: granularity and instructions to avoid.
+/// Choices that are the caller's to make: granularity, instructions to avoid, and how the
+/// persistent copies use non-temporal stores.
 ///
-/// `Config::new()` is libpmem's default: cache-line granularity, every instruction allowed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+/// `Config::new()` is libpmem's default: cache-line granularity, every instruction allowed
+/// except the opt-in MOVDIR64B, non-temporal stores from 256 bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Config {
     disabled: Features,
     granularity: Granularity,
+    non_temporal: bool,
+    movdir64b: bool,
+    nt_threshold: usize,
 }
 
+/// libpmem's default non-temporal threshold (`PMEM_MOVNT_THRESHOLD`): copies of at least this
+/// many bytes use non-temporal stores.
+pub const DEFAULT_NT_THRESHOLD: usize = 256;
+
 impl Config {
-    /// Cache-line granularity, nothing disabled.
+    /// Cache-line granularity, nothing disabled, non-temporal stores from 256 bytes, no
+    /// MOVDIR64B.
     #[inline]
     pub const fn new() -> Config {
         Config {
             disabled: Features::empty(),
             granularity: Granularity::CacheLine,
+            non_temporal: true,
+            movdir64b: false,
+            nt_threshold: DEFAULT_NT_THRESHOLD,
         }
     }
 
     /// Never use these features, even where the CPU has them. `Features::CLWB` is libpmem's
-    /// `PMEM_NO_CLWB=1`, `Features::CLFLUSHOPT` its `PMEM_NO_CLFLUSHOPT=1`.
+    /// `PMEM_NO_CLWB=1`, `Features::CLFLUSHOPT` its `PMEM_NO_CLFLUSHOPT=1`, `Features::AVX`
+    /// its `PMEM_AVX=0`, `Features::AVX512F` its `PMEM_AVX512F=0`.
     #[must_use]
     #[inline]
     pub const fn disable(self, features: Features) -> Config {
@@ -307,6 +322,40 @@ impl Config {
         }
     }
 
+    /// Allows (`true`, the default) or forbids non-temporal stores in the persistent copies.
+    /// `false` is libpmem's `PMEM_NO_MOVNT=1`: every copy uses ordinary stores and writes the
+    /// lines back.
+    #[must_use]
+    #[inline]
+    pub const fn non_temporal(self, allowed: bool) -> Config {
+        Config {
+            non_temporal: allowed,
+            ..self
+        }
+    }
+
+    /// Opts in to MOVDIR64B for non-temporal copies where the CPU has it (libpmem's
+    /// `PMEM_MOVDIR64B=1`). Off by default: it is slower than AVX-512 stores on some parts.
+    #[must_use]
+    #[inline]
+    pub const fn movdir64b(self, allowed: bool) -> Config {
+        Config {
+            movdir64b: allowed,
+            ..self
+        }
+    }
+
+    /// Copies of at least `bytes` use non-temporal stores unless their flags say otherwise
+    /// (libpmem's `PMEM_MOVNT_THRESHOLD`). 0 means always, `usize::MAX` never.
+    #[must_use]
+    #[inline]
+    pub const fn nt_threshold(self, bytes: usize) -> Config {
+        Config {
+            nt_threshold: bytes,
+            ..self
+        }
+    }
+
     /// The features this configuration forbids.
     #[inline]
     pub const fn disabled(&self) -> Features {
@@ -317,6 +366,30 @@ impl Config {
     #[inline]
     pub const fn get_granularity(&self) -> Granularity {
         self.granularity
+    }
+
+    /// Whether non-temporal stores are allowed.
+    #[inline]
+    pub const fn get_non_temporal(&self) -> bool {
+        self.non_temporal
+    }
+
+    /// Whether MOVDIR64B is opted in.
+    #[inline]
+    pub const fn get_movdir64b(&self) -> bool {
+        self.movdir64b
+    }
+
+    /// The non-temporal threshold in bytes.
+    #[inline]
+    pub const fn get_nt_threshold(&self) -> usize {
+        self.nt_threshold
+    }
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config::new()
     }
 }
 
@@ -332,14 +405,20 @@ pub struct Selection {
     config: Config,
     best: WriteBack,
     deep: WriteBack,
+    nt: NonTemporal,
 }
 
 impl Selection {
     /// Chooses for the architecture this crate was compiled for. Features of other
-    /// architectures in `cpu` are ignored.
+    /// architectures in `cpu` are ignored, and so are vector features when this build may not
+    /// touch vector registers (x86-64 kernel targets with SSE off).
     #[inline]
     pub const fn new(cpu: &Cpu, config: Config) -> Selection {
-        Selection::for_arch(Arch::HOST, cpu, config)
+        let cpu = Cpu {
+            features: crate::features::usable_in_this_build(cpu.features),
+            ..*cpu
+        };
+        Selection::for_arch(Arch::HOST, &cpu, config)
     }
 
     /// Chooses for the CPU this code runs on ([`Cpu::detect`]).
@@ -372,6 +451,7 @@ impl Selection {
             config,
             best: first_usable(arch.write_backs(), usable),
             deep: first_usable(arch.deep_write_backs(), usable),
+            nt: non_temporal_stores(arch, usable, &config),
         }
     }
 
@@ -416,6 +496,13 @@ impl Selection {
         self.best
     }
 
+    /// The non-temporal stores the persistent copies use ([`NonTemporal::None`] when none
+    /// are available or allowed: copies then use ordinary stores and write the lines back).
+    #[inline]
+    pub const fn non_temporal(&self) -> NonTemporal {
+        self.nt
+    }
+
     /// What `drain` executes.
     #[inline]
     pub const fn drain(&self) -> Fence {
@@ -431,6 +518,24 @@ impl Selection {
     #[inline]
     pub(crate) const fn line_shift(&self) -> u8 {
         self.cpu.line_shift()
+    }
+}
+
+/// The widest non-temporal stores `arch` can use with these features: MOVDIR64B only when
+/// opted in, then AVX-512F, AVX, SSE2, and MOVNTI (general-purpose registers, every x86-64 CPU).
+const fn non_temporal_stores(arch: Arch, usable: Features, config: &Config) -> NonTemporal {
+    if !config.non_temporal || !matches!(arch, Arch::X86_64) {
+        NonTemporal::None
+    } else if config.movdir64b && usable.contains(Features::MOVDIR64B) {
+        NonTemporal::Movdir64b
+    } else if usable.contains(Features::AVX512F) {
+        NonTemporal::Avx512f
+    } else if usable.contains(Features::AVX) {
+        NonTemporal::Avx
+    } else if usable.contains(Features::SSE2) {
+        NonTemporal::Sse2
+    } else {
+        NonTemporal::Movnti
     }
 }
 
@@ -471,6 +576,23 @@ impl fmt::Display for Selection {
             )?,
         }
         writeln!(f, "drain:      {}", self.drain())?;
+        let after = match self.flush() {
+            WriteBack::None => "no write-back",
+            wb => wb.mnemonic(),
+        };
+        match (self.nt, self.config.nt_threshold) {
+            (NonTemporal::None, _) => writeln!(f, "copies:     ordinary stores, then {after}")?,
+            (nt, usize::MAX) => writeln!(
+                f,
+                "copies:     ordinary stores, then {after}; {} only when asked",
+                nt.mnemonic()
+            )?,
+            (nt, threshold) => writeln!(
+                f,
+                "copies:     {} from {threshold} bytes, else ordinary stores, then {after}",
+                nt.mnemonic()
+            )?,
+        }
         write!(f, "candidates ({:?}):", self.arch)?;
         let cpu = self.cpu.features;
         let mut any = false;

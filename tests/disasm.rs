@@ -207,11 +207,12 @@ fn binary() -> &'static Binary {
         // "0000000000012340 g     F .text  0000000000000084 name"
         for line in run_objdump(&["-t", "-C"]).lines() {
             let fields: Vec<&str> = line.split_whitespace().collect();
-            if fields.len() >= 6 && fields.contains(&"F") {
-                if let Ok(addr) = u64::from_str_radix(fields[0], 16) {
-                    let name = line.split_once(fields[4]).map_or("", |(_, n)| n).trim();
-                    names.insert(name.to_owned(), addr);
-                }
+            if fields.len() >= 6
+                && fields.contains(&"F")
+                && let Ok(addr) = u64::from_str_radix(fields[0], 16)
+            {
+                let name = line.split_once(fields[4]).map_or("", |(_, n)| n).trim();
+                names.insert(name.to_owned(), addr);
             }
         }
         let mut got = HashMap::new();

@@ -144,6 +144,8 @@ pub(crate) mod trace {
         WriteBack(WriteBack, usize),
         /// A fence.
         Fence(Fence),
+        /// A run of this many non-temporal store operations of one kind.
+        NonTemporal(crate::mem::NonTemporal, usize),
     }
 
     std::thread_local! {
@@ -157,6 +159,17 @@ pub(crate) mod trace {
             match steps.last_mut() {
                 Some(Step::WriteBack(k, n)) if *k == kind => *n += 1,
                 _ => steps.push(Step::WriteBack(kind, 1)),
+            }
+        });
+    }
+
+    /// One non-temporal store operation: extends the current run of `kind` or starts one.
+    pub(crate) fn non_temporal(kind: crate::mem::NonTemporal) {
+        STEPS.with(|s| {
+            let mut steps = s.borrow_mut();
+            match steps.last_mut() {
+                Some(Step::NonTemporal(k, n)) if *k == kind => *n += 1,
+                _ => steps.push(Step::NonTemporal(kind, 1)),
             }
         });
     }

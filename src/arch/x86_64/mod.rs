@@ -16,16 +16,14 @@ pub use clwb::{Clwb, clwb};
 pub use cpuid::read_registers;
 pub use sfence::{Sfence, sfence};
 
-use crate::features::{Cpu, Features, x86};
+use crate::features::{Cpu, x86};
 
 /// Reads CPUID (and XCR0 where readable) and decodes it. Vector features are dropped when this
 /// build may not touch vector registers (kernel targets compiled with SSE off).
 pub(crate) fn detect() -> Cpu {
-    let mut cpu = x86::decode(&read_registers());
-    if !cfg!(target_feature = "sse2") {
-        cpu.features = cpu
-            .features
-            .difference(Features::SSE2.union(Features::AVX).union(Features::AVX512F));
+    let cpu = x86::decode(&read_registers());
+    Cpu {
+        features: crate::features::usable_in_this_build(cpu.features),
+        ..cpu
     }
-    cpu
 }

@@ -1,0 +1,537 @@
+//! Copy tests: the choice table, every store path against `core::ptr::copy` / `fill`, fence
+//! placement, and the 8-byte store promise.
+
+use super::*;
+use crate::arch::trace::{Step, record};
+use crate::features::{Cpu, Features};
+use crate::selection::Fence;
+use std::vec::Vec;
+use std::{format, println, vec};
+
+const T: Stores = Stores::TemporalWriteBack;
+const NOFL: Stores = Stores::Temporal;
+
+fn nt(p: NonTemporal) -> Stores {
+    Stores::NonTemporal(p)
+}
+
+/// The table from libpmem's documentation (t = temporal, nt = non-temporal), threshold 256:
+/// rows of flags, columns BYTE 128 B, BYTE 1024 B, CACHE_LINE 128 B, CACHE_LINE 1024 B.
+#[test]
+fn libpmem_choice_table() {
+    use MemFlags as F;
+    let p = NonTemporal::Avx;
+    let (t_eadr, nt_) = (NOFL, nt(p));
+    let rows: [(MemFlags, [Stores; 4]); 8] = [
+        (F::empty(), [t_eadr, t_eadr, T, nt_]),
+        (F::NONTEMPORAL, [nt_, nt_, nt_, nt_]),
+        (F::TEMPORAL, [t_eadr, t_eadr, T, T]),
+        (F::NONTEMPORAL | F::TEMPORAL, [nt_, nt_, nt_, nt_]),
+        (F::WC, [t_eadr, t_eadr, nt_, nt_]),
+        (F::WB, [t_eadr, t_eadr, T, T]),
+        (F::NOFLUSH, [NOFL, NOFL, NOFL, NOFL]),
+        (F::all(), [NOFL, NOFL, NOFL, NOFL]),
+    ];
+    let columns = [
+        (Granularity::Byte, 128),
+        (Granularity::Byte, 1024),
+        (Granularity::CacheLine, 128),
+        (Granularity::CacheLine, 1024),
+    ];
+    for (flags, expected) in rows {
+        for ((granularity, len), want) in columns.into_iter().zip(expected) {
+            let plan = choose(flags, len, granularity, 256, p);
+            assert_eq!(plan.stores, want, "{flags:?} {granularity:?} {len}");
+        }
+    }
+}
+
+/// The rule, restated as a decision table over the flags that matter, for every one of the 64
+/// flag combinations, below / at / above the threshold, thresholds 0, 256 and never, both
+/// granularities, with and without non-temporal stores available.
+#[test]
+fn all_flag_combinations() {
+    let mut cases = 0;
+    for bits in 0..64u32 {
+        let flags = MemFlags::from_bits_truncate(bits);
+        let noflush = bits & 32 != 0;
+        let wants_nt = bits & (2 | 8) != 0;
+        let wants_t = bits & (4 | 16) != 0;
+        for threshold in [0usize, 256, usize::MAX] {
+            for len in [
+                threshold.saturating_sub(1).max(1),
+                threshold.max(1),
+                threshold.saturating_add(1),
+            ] {
+                for granularity in [Granularity::CacheLine, Granularity::Byte] {
+                    for p in [NonTemporal::Avx512f, NonTemporal::None] {
+                        let plan = choose(flags, len, granularity, threshold, p);
+                        let by_size = len >= threshold;
+                        let want_nt = match granularity {
+                            Granularity::CacheLine => {
+                                !noflush && (wants_nt || (!wants_t && by_size))
+                            }
+                            Granularity::Byte => !noflush && bits & 2 != 0,
+                        };
+                        let want = match (want_nt, p, granularity, noflush) {
+                            (true, NonTemporal::None, Granularity::CacheLine, _) => T,
+                            (true, NonTemporal::None, Granularity::Byte, _) => NOFL,
+                            (true, p, _, _) => nt(p),
+                            (false, _, Granularity::Byte, _) | (false, _, _, true) => NOFL,
+                            (false, _, Granularity::CacheLine, false) => T,
+                        };
+                        assert_eq!(
+                            plan.stores, want,
+                            "{flags:?} len {len} thr {threshold} {granularity:?} {p:?}"
+                        );
+                        assert_eq!(plan.drain, bits & (1 | 32) == 0, "{flags:?}");
+                        cases += 1;
+                    }
+                }
+            }
+        }
+    }
+    println!("choice cases: {cases}");
+    assert_eq!(cases, 64 * 3 * 3 * 2 * 2);
+}
+
+#[test]
+fn threshold_edges() {
+    let at = |len, threshold| {
+        choose(
+            MemFlags::empty(),
+            len,
+            Granularity::CacheLine,
+            threshold,
+            NonTemporal::Sse2,
+        )
+        .stores
+    };
+    assert_eq!(
+        at(1, 0),
+        nt(NonTemporal::Sse2),
+        "threshold 0: always non-temporal"
+    );
+    assert_eq!(at(usize::MAX - 1, usize::MAX), T, "threshold never");
+    assert_eq!(
+        at(256, 256),
+        nt(NonTemporal::Sse2),
+        "len == threshold is non-temporal"
+    );
+    assert_eq!(at(255, 256), T);
+}
+
+/// The non-temporal paths this CPU can run, plus "none".
+fn host_paths() -> Vec<NonTemporal> {
+    let f = Cpu::detect().features;
+    let mut paths = vec![NonTemporal::None, NonTemporal::Movnti];
+    if cfg!(target_arch = "x86_64") {
+        for (feature, path) in [
+            (Features::SSE2, NonTemporal::Sse2),
+            (Features::AVX, NonTemporal::Avx),
+            (Features::AVX512F, NonTemporal::Avx512f),
+            (Features::MOVDIR64B, NonTemporal::Movdir64b),
+        ] {
+            if f.contains(feature) {
+                paths.push(path);
+            }
+        }
+    } else {
+        paths.retain(|p| *p == NonTemporal::None);
+    }
+    paths
+}
+
+/// The detected copier with its non-temporal path forced to `p` and threshold 0 (so every
+/// unflagged copy takes the non-temporal path).
+fn copier_with(p: NonTemporal) -> Copier {
+    Copier {
+        nt: p,
+        threshold: 0,
+        ..Copier::new(Config::new())
+    }
+}
+
+/// Flag sets that reach every store path.
+const FLAG_SETS: [MemFlags; 5] = [
+    MemFlags::empty(),
+    MemFlags::NONTEMPORAL,
+    MemFlags::TEMPORAL,
+    MemFlags::NOFLUSH,
+    MemFlags::NODRAIN,
+];
+
+fn pattern(n: usize) -> Vec<u8> {
+    (0..n).map(|i| (i * 7 + 3) as u8 ^ (i >> 8) as u8).collect()
+}
+
+/// memmove of `len` bytes from `src` to `dst` offsets inside one buffer, against
+/// `copy_within`; the whole buffer must match, so nothing outside the range changed.
+fn check_move(c: &Copier, flags: MemFlags, src: usize, dst: usize, len: usize) {
+    let size = src.max(dst) + len + 80;
+    let mut buf = pattern(size);
+    let mut want = buf.clone();
+    want.copy_within(src..src + len, dst);
+    let base = buf.as_mut_ptr();
+    // SAFETY: both ranges lie inside `buf`.
+    let ret = unsafe { c.memmove_raw(base.add(dst), base.add(src), len, flags) };
+    assert_eq!(ret, base.wrapping_add(dst));
+    if buf != want {
+        let first = buf.iter().zip(&want).position(|(a, b)| a != b);
+        panic!(
+            "{:?} {flags:?}: move src {src} dst {dst} len {len}: first difference at {first:?}",
+            c.nt
+        );
+    }
+}
+
+fn check_set(c: &Copier, flags: MemFlags, dst: usize, len: usize, value: u8) {
+    let mut buf = pattern(dst + len + 80);
+    let mut want = buf.clone();
+    want[dst..dst + len].fill(value);
+    // SAFETY: the range lies inside `buf`.
+    unsafe { c.memset_raw(buf.as_mut_ptr().add(dst), value, len, flags) };
+    assert!(buf == want, "{:?} {flags:?}: set dst {dst} len {len}", c.nt);
+}
+
+const OFFSETS: [usize; 16] = [0, 1, 2, 4, 7, 8, 9, 15, 16, 31, 32, 33, 63, 64, 65, 100];
+const LENGTHS: [usize; 24] = [
+    0, 1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129, 255, 256, 257, 1000,
+    4096,
+];
+
+#[test]
+fn overlap_matrix_against_core_copy_on_every_path() {
+    let mut cases = 0;
+    let paths = host_paths();
+    for &p in &paths {
+        let c = copier_with(p);
+        for flags in FLAG_SETS {
+            for src in OFFSETS {
+                for dst in OFFSETS {
+                    for len in LENGTHS {
+                        check_move(&c, flags, src, dst, len);
+                        cases += 1;
+                    }
+                }
+            }
+            // The triples libpmem's tests single out.
+            for (src, dst, len) in [(4, 63, 64), (63, 4, 64), (1, 2, 8), (2, 1, 8), (0, 0, 100)] {
+                check_move(&c, flags, src, dst, len);
+                cases += 1;
+            }
+        }
+    }
+    println!("overlap matrix: paths {paths:?}, {cases} cases");
+}
+
+#[test]
+fn memcpy_offsets_and_memset_cases() {
+    let mut cases = 0;
+    for p in host_paths() {
+        let c = copier_with(p);
+        for flags in FLAG_SETS {
+            for (dst, src) in [(0, 0), (7, 0), (7, 9), (0, 9)] {
+                // Separate buffers, as for memcpy.
+                let from = pattern(4096 + 16);
+                let mut to = vec![0xeeu8; 4096 + 16];
+                let mut want = to.clone();
+                want[dst..dst + 4096].copy_from_slice(&from[src..src + 4096]);
+                // SAFETY: both ranges lie inside their buffers.
+                unsafe {
+                    c.memcpy_raw(
+                        to.as_mut_ptr().add(dst),
+                        from.as_ptr().add(src),
+                        4096,
+                        flags,
+                    )
+                };
+                assert!(to == want, "{p:?} {flags:?} memcpy {dst}/{src}");
+                cases += 1;
+            }
+            check_set(&c, flags, 0, 8, 0x5a);
+            check_set(&c, flags, 13, 4096, 0xa5);
+            cases += 2;
+        }
+    }
+    println!("memcpy/memset cases: {cases}");
+}
+
+#[test]
+fn power_of_two_sizes_leave_the_next_byte_alone() {
+    let mut cases = 0;
+    for p in host_paths() {
+        let c = copier_with(p);
+        for flags in FLAG_SETS {
+            for shift in 0..=12 {
+                let len = 1usize << shift;
+                for off in [0, 1, 8, 63] {
+                    check_move(&c, flags, off + len + 1, off, len);
+                    check_set(&c, flags, off, len, 0x11);
+                    // And the byte just past the end, explicitly.
+                    let mut buf = vec![0x77u8; off + len + 1];
+                    let src = pattern(len);
+                    // SAFETY: `len` bytes fit at `off` in `buf`; `src` has `len` bytes.
+                    unsafe { c.memcpy_raw(buf.as_mut_ptr().add(off), src.as_ptr(), len, flags) };
+                    assert_eq!(buf[off + len], 0x77, "{p:?} {flags:?} len {len}");
+                    cases += 3;
+                }
+            }
+        }
+    }
+    println!("power-of-two cases: {cases}");
+}
+
+/// A small xorshift generator: reproducible from its seed, no dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+#[test]
+fn random_offsets_lengths_flags_and_paths() {
+    let paths = host_paths();
+    let seed = 0x9e37_79b9_7f4a_7c15;
+    let mut rng = Rng(seed);
+    let cases = 20_000;
+    for _ in 0..cases {
+        let p = paths[rng.below(paths.len())];
+        let threshold = [0, 64, 256, 1000, usize::MAX][rng.below(5)];
+        let granularity = if rng.below(4) == 0 {
+            Granularity::Byte
+        } else {
+            Granularity::CacheLine
+        };
+        let c = Copier {
+            threshold,
+            granularity,
+            ..copier_with(p)
+        };
+        let flags = MemFlags::from_bits_truncate(rng.below(64) as u32);
+        let len = match rng.below(3) {
+            0 => rng.below(70),
+            1 => rng.below(600),
+            _ => rng.below(5000),
+        };
+        let (src, dst) = (rng.below(200), rng.below(200));
+        if rng.below(3) == 0 {
+            check_set(&c, flags, dst, len, rng.next() as u8);
+        } else {
+            check_move(&c, flags, src, dst, len);
+        }
+    }
+    println!("random: seed {seed:#x}, {cases} cases over {paths:?}");
+}
+
+/// The write-back kinds this CPU has.
+fn host_write_backs() -> Vec<WriteBack> {
+    let f = Cpu::detect().features;
+    WriteBack::ALL
+        .into_iter()
+        .filter(|wb| *wb != WriteBack::None && f.contains(wb.feature()))
+        .collect()
+}
+
+#[test]
+fn fence_after_the_last_non_temporal_store_for_every_write_back() {
+    let fence = crate::arch::DRAIN;
+    let mut cases = 0;
+    for wb in host_write_backs() {
+        for p in host_paths().into_iter().filter(|p| *p != NonTemporal::None) {
+            let c = Copier {
+                write_back: wb,
+                ..copier_with(p)
+            };
+            let src = pattern(1100);
+            let mut dst = vec![0u8; 1100];
+            for (op, flags) in [
+                ("memmove", MemFlags::empty()),
+                ("memset", MemFlags::empty()),
+                ("memmove", MemFlags::NODRAIN),
+            ] {
+                // Unaligned start and an odd length: a written-back head, whole non-temporal
+                // lines, a written-back tail.
+                let steps = record(|| {
+                    // SAFETY: 1001 bytes from offset 3 fit in both 1100-byte buffers.
+                    unsafe {
+                        if op == "memmove" {
+                            c.memmove_raw(
+                                dst.as_mut_ptr().add(3),
+                                src.as_ptr().add(5),
+                                1001,
+                                flags,
+                            );
+                        } else {
+                            c.memset_raw(dst.as_mut_ptr().add(3), 9, 1001, flags);
+                        }
+                    }
+                });
+                let what = format!("{wb:?} x {p:?} {op} {flags:?}: {steps:?}");
+                let last_nt = steps
+                    .iter()
+                    .rposition(|s| matches!(s, Step::NonTemporal(..)));
+                assert!(last_nt.is_some(), "no non-temporal store: {what}");
+                assert!(
+                    steps
+                        .iter()
+                        .any(|s| matches!(s, Step::WriteBack(k, _) if *k == wb)),
+                    "head and tail are written back with the selected instruction: {what}"
+                );
+                let fences: Vec<usize> = steps
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| **s == Step::Fence(fence))
+                    .map(|(i, _)| i)
+                    .collect();
+                if flags.contains(MemFlags::NODRAIN) {
+                    // The caller's drain (an SFENCE on x86-64, whatever the write-back) orders them.
+                    assert!(fences.is_empty(), "{what}");
+                } else {
+                    assert_eq!(fences, [steps.len() - 1], "exactly one fence, last: {what}");
+                }
+                cases += 1;
+            }
+        }
+    }
+    println!("fence placement cases: {cases}");
+    if cfg!(target_arch = "x86_64") {
+        assert_eq!(fence, Fence::Sfence);
+        assert!(cases > 0);
+    }
+}
+
+#[test]
+fn temporal_paths_write_back_every_line_and_byte_granularity_none() {
+    let wb = Selection::detect(Config::new()).write_back();
+    let c = Copier {
+        write_back: wb,
+        ..copier_with(NonTemporal::None)
+    };
+    let mut buf = vec![0u8; 5000];
+    let steps = record(|| c.memset(&mut buf[1..4500], 3, MemFlags::empty()));
+    let lines: usize = steps
+        .iter()
+        .map(|s| if let Step::WriteBack(_, n) = s { *n } else { 0 })
+        .sum();
+    let expected = crate::lines::line_count(buf.as_ptr().addr() + 1, 4499, c.line_shift as u32);
+    if wb != WriteBack::None {
+        assert!(
+            lines >= expected,
+            "every line written back: {lines} of {expected}"
+        );
+    }
+    assert_eq!(steps.last(), Some(&Step::Fence(crate::arch::DRAIN)));
+
+    let byte = Copier {
+        granularity: Granularity::Byte,
+        write_back: WriteBack::None,
+        ..c
+    };
+    let steps = record(|| byte.memset(&mut buf[1..4500], 4, MemFlags::empty()));
+    assert_eq!(
+        steps,
+        [Step::Fence(crate::arch::DRAIN)],
+        "byte granularity: stores, then the fence"
+    );
+    let steps = record(|| byte.memset(&mut buf[1..4500], 4, MemFlags::NOFLUSH));
+    assert!(steps.is_empty(), "NOFLUSH: no write-back, no drain");
+}
+
+#[test]
+fn eight_byte_aligned_copies_use_only_8_byte_or_wider_stores() {
+    use super::small::narrow::during;
+    let mut cases = 0;
+    for p in host_paths() {
+        let c = copier_with(p);
+        for flags in FLAG_SETS {
+            for dst in (0..=128).step_by(8) {
+                for len in (0..=1024).step_by(8) {
+                    for src in [0, 3, 8] {
+                        let narrow = during(|| check_move(&c, flags, src, dst, len));
+                        assert_eq!(
+                            narrow, 0,
+                            "{p:?} {flags:?} move dst {dst} len {len} src {src}"
+                        );
+                    }
+                    let narrow = during(|| check_set(&c, flags, dst, len, 0x42));
+                    assert_eq!(narrow, 0, "{p:?} {flags:?} set dst {dst} len {len}");
+                    cases += 4;
+                }
+            }
+        }
+        // The counter does see narrow stores where the promise does not apply.
+        assert!(during(|| check_move(&c, MemFlags::empty(), 0, 1, 5)) > 0);
+    }
+    println!("8-byte store cases: {cases}");
+}
+
+#[test]
+fn slice_forms_check_lengths_and_bounds_and_write_nothing_otherwise() {
+    let c = Copier::new(Config::new());
+    let mut dst = [0u8; 10];
+    assert_eq!(
+        c.memcpy(&mut dst, &[1; 9], MemFlags::empty()),
+        Err(CopyError::LengthMismatch { dst: 10, src: 9 })
+    );
+    assert_eq!(dst, [0; 10]);
+    assert_eq!(c.memcpy(&mut dst, &[2; 10], MemFlags::empty()), Ok(()));
+    assert_eq!(dst, [2; 10]);
+    let mut buf: Vec<u8> = (0..20).collect();
+    let before = buf.clone();
+    for (src, dest) in [
+        (0..21, 0),
+        (5..25, 0),
+        (0..10, 11),
+        (usize::MAX - 1..usize::MAX, 0),
+        (0..1, usize::MAX),
+    ] {
+        assert_eq!(
+            c.memmove_within(&mut buf, src, dest, MemFlags::empty()),
+            Err(CopyError::OutOfBounds)
+        );
+    }
+    #[allow(clippy::reversed_empty_ranges)]
+    let backwards = 5..4;
+    assert_eq!(
+        c.memmove_within(&mut buf, backwards, 0, MemFlags::empty()),
+        Err(CopyError::OutOfBounds)
+    );
+    assert_eq!(buf, before);
+    assert_eq!(
+        c.memmove_within(&mut buf, 0..10, 10, MemFlags::empty()),
+        Ok(())
+    );
+    assert_eq!(&buf[10..], &before[..10]);
+}
+
+#[test]
+fn zero_length_and_same_address_do_nothing() {
+    let c = copier_with(host_paths()[host_paths().len() - 1]);
+    let dangling = core::ptr::without_provenance_mut::<u8>(0x40);
+    // SAFETY: len == 0 touches nothing.
+    let steps = record(|| unsafe {
+        c.memmove_raw(dangling, dangling.wrapping_add(64), 0, MemFlags::empty());
+        c.memset_raw(dangling, 1, 0, MemFlags::empty());
+    });
+    assert!(steps.is_empty(), "{steps:?}");
+    let mut buf = pattern(300);
+    let p = buf.as_mut_ptr();
+    // SAFETY: `buf` holds 300 bytes.
+    let steps = record(|| unsafe {
+        c.memmove_raw(p, p, 300, MemFlags::empty());
+    });
+    assert!(
+        steps.is_empty(),
+        "libpmem returns at once for src == dst: {steps:?}"
+    );
+}

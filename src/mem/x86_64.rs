@@ -1,0 +1,423 @@
+//! x86-64 non-temporal copies: MOVNTI, SSE2, AVX, AVX-512F and MOVDIR64B.
+//!
+//! One driver for every instruction set: the partial first line with ordinary stores and a
+//! write-back, whole 64-byte lines with the set's non-temporal stores, and the partial last line
+//! with MOVNTI when its length is a multiple of 8 (ordinary stores and a write-back otherwise).
+//! Whole lines start 64-byte aligned, so every non-temporal store is aligned. No fence is issued
+//! here: the copy's drain (or the caller's, after `NODRAIN`) is an SFENCE, which orders
+//! non-temporal stores, whatever the write-back instruction, CLFLUSH included.
+//!
+//! The vector sets are compiled only where the build may use vector registers, each inside a
+//! function with its `#[target_feature]`, so the compiler adds `vzeroupper` on the way out of
+//! AVX code. The MOVDIR64B path uses MOVDIR64B and general-purpose registers only.
+
+use core::arch::asm;
+#[cfg(target_feature = "sse2")]
+use core::arch::x86_64::{
+    __m128i, __m256i, __m512i, _mm_loadu_si128, _mm_set1_epi64x, _mm_stream_si128,
+    _mm256_loadu_si256, _mm256_set1_epi64x, _mm256_stream_si256, _mm512_loadu_si512,
+    _mm512_set1_epi64, _mm512_stream_si512,
+};
+
+use super::small::{move_block, set_block};
+use super::temporal::to_boundary;
+use crate::arch::write_back_range;
+use crate::selection::WriteBack;
+
+/// One instruction set's non-temporal stores of a whole 64-byte line.
+trait Line {
+    /// Loads 64 bytes from `src`, then stores them to `dst` with non-temporal stores.
+    ///
+    /// # Safety
+    ///
+    /// The CPU supports the set; `src` readable and `dst` writable for 64 bytes; `dst` 64-byte
+    /// aligned.
+    unsafe fn copy(dst: *mut u8, src: *const u8);
+
+    /// Stores the byte repeated in `pattern` to the 64 bytes at `dst`, non-temporally.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Line::copy`], without `src`.
+    unsafe fn fill(dst: *mut u8, pattern: u64);
+}
+
+/// `MOVNTI` of one 8-byte word: Intel SDM Vol. 2B, "MOVNTI—Store Doubleword Using Non-Temporal
+/// Hint". Weakly ordered: an SFENCE orders it before later stores.
+///
+/// # Safety
+///
+/// `dst` writable for 8 bytes (every x86-64 CPU has MOVNTI).
+#[inline(always)]
+unsafe fn movnti(dst: *mut u8, v: u64) {
+    #[cfg(test)]
+    crate::arch::trace::non_temporal(super::NonTemporal::Movnti);
+    // SAFETY: the caller guarantees the 8 bytes are writable. A store: not `nomem`, not
+    // `readonly`.
+    unsafe {
+        asm!("movnti qword ptr [{}], {}", in(reg) dst, in(reg) v, options(nostack, preserves_flags))
+    }
+}
+
+struct Movnti;
+
+impl Line for Movnti {
+    #[inline(always)]
+    unsafe fn copy(dst: *mut u8, src: *const u8) {
+        // SAFETY: the caller guarantees 64 readable bytes at `src` and 64 writable at `dst`.
+        unsafe {
+            let w: [u64; 8] =
+                core::array::from_fn(|i| src.add(8 * i).cast::<u64>().read_unaligned());
+            for (i, v) in w.into_iter().enumerate() {
+                movnti(dst.add(8 * i), v);
+            }
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn fill(dst: *mut u8, pattern: u64) {
+        for i in 0..8 {
+            // SAFETY: the caller guarantees 64 writable bytes at `dst`.
+            unsafe { movnti(dst.add(8 * i), pattern) };
+        }
+    }
+}
+
+#[cfg(target_feature = "sse2")]
+struct Sse2;
+
+#[cfg(target_feature = "sse2")]
+impl Line for Sse2 {
+    #[inline(always)]
+    unsafe fn copy(dst: *mut u8, src: *const u8) {
+        #[cfg(test)]
+        crate::arch::trace::non_temporal(super::NonTemporal::Sse2);
+        // SAFETY: SSE2 is enabled for this build; the caller guarantees the ranges and that
+        // `dst` is 64-byte (so 16-byte) aligned, as MOVNTDQ needs.
+        unsafe {
+            let v: [__m128i; 4] = core::array::from_fn(|i| _mm_loadu_si128(src.add(16 * i).cast()));
+            for (i, v) in v.into_iter().enumerate() {
+                _mm_stream_si128(dst.add(16 * i).cast(), v);
+            }
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn fill(dst: *mut u8, pattern: u64) {
+        #[cfg(test)]
+        crate::arch::trace::non_temporal(super::NonTemporal::Sse2);
+        // SAFETY: as in `copy`.
+        unsafe {
+            let v = _mm_set1_epi64x(pattern as i64);
+            for i in 0..4 {
+                _mm_stream_si128(dst.add(16 * i).cast(), v);
+            }
+        }
+    }
+}
+
+#[cfg(target_feature = "sse2")]
+struct Avx;
+
+/// AVX line copy: two 32-byte loads, two `VMOVNTDQ`.
+///
+/// # Safety
+///
+/// As for [`Line::copy`] with AVX.
+#[cfg(target_feature = "sse2")]
+#[target_feature(enable = "avx")]
+#[inline]
+unsafe fn avx_copy(dst: *mut u8, src: *const u8) {
+    // SAFETY: the caller's contract; `dst` 64-byte aligned covers VMOVNTDQ's 32.
+    unsafe {
+        let a: __m256i = _mm256_loadu_si256(src.cast());
+        let b: __m256i = _mm256_loadu_si256(src.add(32).cast());
+        _mm256_stream_si256(dst.cast(), a);
+        _mm256_stream_si256(dst.add(32).cast(), b);
+    }
+}
+
+/// AVX line fill.
+///
+/// # Safety
+///
+/// As for [`Line::fill`] with AVX.
+#[cfg(target_feature = "sse2")]
+#[target_feature(enable = "avx")]
+#[inline]
+unsafe fn avx_fill(dst: *mut u8, pattern: u64) {
+    // SAFETY: the caller's contract.
+    unsafe {
+        let v = _mm256_set1_epi64x(pattern as i64);
+        _mm256_stream_si256(dst.cast(), v);
+        _mm256_stream_si256(dst.add(32).cast(), v);
+    }
+}
+
+#[cfg(target_feature = "sse2")]
+impl Line for Avx {
+    #[inline(always)]
+    unsafe fn copy(dst: *mut u8, src: *const u8) {
+        #[cfg(test)]
+        crate::arch::trace::non_temporal(super::NonTemporal::Avx);
+        // SAFETY: the caller's contract, AVX included.
+        unsafe { avx_copy(dst, src) }
+    }
+
+    #[inline(always)]
+    unsafe fn fill(dst: *mut u8, pattern: u64) {
+        #[cfg(test)]
+        crate::arch::trace::non_temporal(super::NonTemporal::Avx);
+        // SAFETY: the caller's contract, AVX included.
+        unsafe { avx_fill(dst, pattern) }
+    }
+}
+
+#[cfg(target_feature = "sse2")]
+struct Avx512f;
+
+/// AVX-512F line copy: one 64-byte load, one `VMOVNTDQ`.
+///
+/// # Safety
+///
+/// As for [`Line::copy`] with AVX-512F.
+#[cfg(target_feature = "sse2")]
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn avx512f_copy(dst: *mut u8, src: *const u8) {
+    // SAFETY: the caller's contract; `dst` is 64-byte aligned as the store needs.
+    unsafe {
+        let v: __m512i = _mm512_loadu_si512(src.cast());
+        _mm512_stream_si512(dst.cast(), v);
+    }
+}
+
+/// AVX-512F line fill.
+///
+/// # Safety
+///
+/// As for [`Line::fill`] with AVX-512F.
+#[cfg(target_feature = "sse2")]
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn avx512f_fill(dst: *mut u8, pattern: u64) {
+    // SAFETY: the caller's contract.
+    unsafe { _mm512_stream_si512(dst.cast(), _mm512_set1_epi64(pattern as i64)) }
+}
+
+#[cfg(target_feature = "sse2")]
+impl Line for Avx512f {
+    #[inline(always)]
+    unsafe fn copy(dst: *mut u8, src: *const u8) {
+        #[cfg(test)]
+        crate::arch::trace::non_temporal(super::NonTemporal::Avx512f);
+        // SAFETY: the caller's contract, AVX-512F included.
+        unsafe { avx512f_copy(dst, src) }
+    }
+
+    #[inline(always)]
+    unsafe fn fill(dst: *mut u8, pattern: u64) {
+        #[cfg(test)]
+        crate::arch::trace::non_temporal(super::NonTemporal::Avx512f);
+        // SAFETY: the caller's contract, AVX-512F included.
+        unsafe { avx512f_fill(dst, pattern) }
+    }
+}
+
+struct Movdir64b;
+
+/// `MOVDIR64B`: Intel SDM Vol. 2B, "MOVDIR64B—Move 64 Bytes as Direct Store". Reads 64 bytes
+/// at `src` (any alignment), then writes them to `dst` (64-byte aligned) as one weakly ordered
+/// direct store: an SFENCE orders it before later stores. No vector register is involved.
+///
+/// # Safety
+///
+/// The CPU has MOVDIR64B (CPUID.(EAX=7,ECX=0):ECX\[28\]); `src` readable and `dst` writable for
+/// 64 bytes; `dst` 64-byte aligned.
+#[inline(always)]
+unsafe fn movdir64b(dst: *mut u8, src: *const u8) {
+    #[cfg(test)]
+    crate::arch::trace::non_temporal(super::NonTemporal::Movdir64b);
+    // SAFETY: the caller's contract. Reads and writes memory: neither `nomem` nor `readonly`.
+    unsafe {
+        asm!("movdir64b {}, [{}]", in(reg) dst, in(reg) src, options(nostack, preserves_flags))
+    }
+}
+
+impl Line for Movdir64b {
+    #[inline(always)]
+    unsafe fn copy(dst: *mut u8, src: *const u8) {
+        // SAFETY: the caller's contract.
+        unsafe { movdir64b(dst, src) }
+    }
+
+    #[inline(always)]
+    unsafe fn fill(dst: *mut u8, pattern: u64) {
+        let line = [pattern; 8];
+        // SAFETY: `line` is 64 readable bytes; the caller's contract for `dst`.
+        unsafe { movdir64b(dst, line.as_ptr().cast()) }
+    }
+}
+
+/// The last partial line, starting 64-byte aligned: MOVNTI when `n` is a multiple of 8, else
+/// ordinary stores and a write-back. Loads come before stores.
+///
+/// # Safety
+///
+/// `src` readable and `dst` writable for `n < 64` bytes; `dst` 8-byte aligned; the CPU supports
+/// `wb`.
+#[inline(always)]
+unsafe fn move_tail(dst: *mut u8, src: *const u8, n: usize, wb: WriteBack, shift: u8) {
+    // SAFETY: the caller's contract; every offset plus 8 is at most `n`.
+    unsafe {
+        if n.is_multiple_of(8) {
+            let mut w = [0u64; 7];
+            for (i, v) in w.iter_mut().enumerate().take(n / 8) {
+                *v = src.add(8 * i).cast::<u64>().read_unaligned();
+            }
+            for (i, v) in w.into_iter().enumerate().take(n / 8) {
+                movnti(dst.add(8 * i), v);
+            }
+        } else {
+            move_block(dst, src, n);
+            write_back_range(wb, dst, n, shift);
+        }
+    }
+}
+
+/// As [`move_tail`], for a fill.
+///
+/// # Safety
+///
+/// `dst` writable for `n < 64` bytes and 8-byte aligned; the CPU supports `wb`.
+#[inline(always)]
+unsafe fn set_tail(dst: *mut u8, pattern: u64, n: usize, wb: WriteBack, shift: u8) {
+    // SAFETY: the caller's contract; every offset plus 8 is at most `n`.
+    unsafe {
+        if n.is_multiple_of(8) {
+            for i in 0..n / 8 {
+                movnti(dst.add(8 * i), pattern);
+            }
+        } else {
+            set_block(dst, pattern, n);
+            write_back_range(wb, dst, n, shift);
+        }
+    }
+}
+
+/// The non-temporal memmove for instruction set `L`.
+///
+/// # Safety
+///
+/// The CPU supports `L` and `wb`; `src` readable and `dst` writable for `len` bytes.
+#[inline(always)]
+unsafe fn memmove_with<L: Line>(
+    dst: *mut u8,
+    src: *const u8,
+    len: usize,
+    wb: WriteBack,
+    shift: u8,
+) {
+    let head = to_boundary(dst).min(len);
+    let body_end = head + ((len - head) & !63);
+    let tail = len - body_end;
+    // SAFETY: every piece stays within `len`; lines start at `dst + head`, which is
+    // 64-byte aligned; the caller's contract covers the rest. The order (forward unless `dst`
+    // lies inside the source) keeps overlapping moves correct, as in `temporal::memmove`.
+    unsafe {
+        if dst.addr().wrapping_sub(src.addr()) >= len {
+            move_block(dst, src, head);
+            write_back_range(wb, dst, head, shift);
+            let mut off = head;
+            while off < body_end {
+                L::copy(dst.add(off), src.add(off));
+                off += 64;
+            }
+            move_tail(dst.add(body_end), src.add(body_end), tail, wb, shift);
+        } else {
+            move_tail(dst.add(body_end), src.add(body_end), tail, wb, shift);
+            let mut off = body_end;
+            while off > head {
+                off -= 64;
+                L::copy(dst.add(off), src.add(off));
+            }
+            move_block(dst, src, head);
+            write_back_range(wb, dst, head, shift);
+        }
+    }
+}
+
+/// The non-temporal memset for instruction set `L`.
+///
+/// # Safety
+///
+/// The CPU supports `L` and `wb`; `dst` writable for `len` bytes.
+#[inline(always)]
+unsafe fn memset_with<L: Line>(dst: *mut u8, pattern: u64, len: usize, wb: WriteBack, shift: u8) {
+    let head = to_boundary(dst).min(len);
+    let body_end = head + ((len - head) & !63);
+    // SAFETY: as in `memmove_with`.
+    unsafe {
+        set_block(dst, pattern, head);
+        write_back_range(wb, dst, head, shift);
+        let mut off = head;
+        while off < body_end {
+            L::fill(dst.add(off), pattern);
+            off += 64;
+        }
+        set_tail(dst.add(body_end), pattern, len - body_end, wb, shift);
+    }
+}
+
+/// Defines the entry points of one instruction set: a memmove and a memset, each a function of
+/// its own with the set's target features.
+macro_rules! entry_points {
+    ($(#[$cfg:meta])* $line:ident, $memmove:ident, $memset:ident $(, $feature:literal)?) => {
+        /// Non-temporal memmove with this instruction set.
+        ///
+        /// # Safety
+        ///
+        /// The CPU supports the set and `wb`; `src` readable and `dst` writable for `len` bytes.
+        $(#[$cfg])*
+        $(#[target_feature(enable = $feature)])?
+        pub(super) unsafe fn $memmove(dst: *mut u8, src: *const u8, len: usize, wb: WriteBack, shift: u8) {
+            // SAFETY: the caller's contract.
+            unsafe { memmove_with::<$line>(dst, src, len, wb, shift) }
+        }
+
+        /// Non-temporal memset with this instruction set.
+        ///
+        /// # Safety
+        ///
+        /// The CPU supports the set and `wb`; `dst` writable for `len` bytes.
+        $(#[$cfg])*
+        $(#[target_feature(enable = $feature)])?
+        pub(super) unsafe fn $memset(dst: *mut u8, pattern: u64, len: usize, wb: WriteBack, shift: u8) {
+            // SAFETY: the caller's contract.
+            unsafe { memset_with::<$line>(dst, pattern, len, wb, shift) }
+        }
+    };
+}
+
+entry_points!(Movnti, memmove_movnti, memset_movnti);
+entry_points!(
+    #[cfg(target_feature = "sse2")]
+    Sse2,
+    memmove_sse2,
+    memset_sse2
+);
+entry_points!(
+    #[cfg(target_feature = "sse2")]
+    Avx,
+    memmove_avx,
+    memset_avx,
+    "avx"
+);
+entry_points!(
+    #[cfg(target_feature = "sse2")]
+    Avx512f,
+    memmove_avx512f,
+    memset_avx512f,
+    "avx512f"
+);
+entry_points!(Movdir64b, memmove_movdir64b, memset_movdir64b);
