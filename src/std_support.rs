@@ -9,13 +9,17 @@ use crate::selection::{Config, Granularity};
 impl Config {
     /// libpmem's environment overrides, read now:
     ///
-    /// - `PMEM_NO_CLWB=1` disables CLWB;
-    /// - `PMEM_NO_CLFLUSHOPT=1` disables CLFLUSHOPT;
+    /// - `PMEM_NO_CLWB=1` disables CLWB; `PMEM_NO_CLFLUSHOPT=1` disables CLFLUSHOPT;
     /// - `PMEM_NO_FLUSH=1` chooses byte granularity (no flush), `PMEM_NO_FLUSH=0` cache-line
-    ///   granularity (the default here, since eADR cannot be detected without the OS).
+    ///   granularity (the default here, since eADR cannot be detected without the OS);
+    /// - `PMEM_NO_MOVNT=1` forbids non-temporal stores in copies;
+    /// - `PMEM_MOVNT_THRESHOLD=N` sets the non-temporal threshold to N bytes;
+    /// - `PMEM_AVX=0` and `PMEM_AVX512F=0` disable AVX and AVX-512F copies;
+    ///   `PMEM_MOVDIR64B=1` opts in to MOVDIR64B copies.
     ///
-    /// As in libpmem, only the exact value `1` (or `0` for `PMEM_NO_FLUSH`) counts; anything
-    /// else is ignored.
+    /// As in libpmem, only the exact values `1` and `0` count; anything else is ignored. The
+    /// threshold must be a plain decimal number (libpmem's `atoll` would read `abc` as 0; this
+    /// ignores it).
     pub fn from_env() -> Config {
         Config::from_vars(|name| std::env::var(name).ok())
     }
@@ -24,14 +28,27 @@ impl Config {
     pub(crate) fn from_vars(var: impl Fn(&str) -> Option<std::string::String>) -> Config {
         let is = |name: &str, value: &str| var(name).is_some_and(|v| v == value);
         let mut config = Config::new();
-        if is("PMEM_NO_CLWB", "1") {
-            config = config.disable(Features::CLWB);
-        }
-        if is("PMEM_NO_CLFLUSHOPT", "1") {
-            config = config.disable(Features::CLFLUSHOPT);
+        for (name, value, feature) in [
+            ("PMEM_NO_CLWB", "1", Features::CLWB),
+            ("PMEM_NO_CLFLUSHOPT", "1", Features::CLFLUSHOPT),
+            ("PMEM_AVX", "0", Features::AVX),
+            ("PMEM_AVX512F", "0", Features::AVX512F),
+        ] {
+            if is(name, value) {
+                config = config.disable(feature);
+            }
         }
         if is("PMEM_NO_FLUSH", "1") {
             config = config.granularity(Granularity::Byte);
+        }
+        if is("PMEM_NO_MOVNT", "1") {
+            config = config.non_temporal(false);
+        }
+        if is("PMEM_MOVDIR64B", "1") {
+            config = config.movdir64b(true);
+        }
+        if let Some(threshold) = var("PMEM_MOVNT_THRESHOLD").and_then(|v| v.parse::<usize>().ok()) {
+            config = config.nt_threshold(threshold);
         }
         config
     }
@@ -105,7 +122,7 @@ fn std_view() -> (Features, Features) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::string::{String, ToString};
+    use std::string::ToString;
 
     fn config_for(vars: &[(&str, &str)]) -> Config {
         Config::from_vars(|name| {
@@ -146,7 +163,39 @@ mod tests {
                 "{value:?}"
             );
         }
-        let _: Option<String> = None;
+    }
+
+    #[test]
+    fn copy_overrides_use_libpmem_spelling() {
+        let c = config_for(&[("PMEM_NO_MOVNT", "1")]);
+        assert!(!c.get_non_temporal());
+        assert!(config_for(&[("PMEM_NO_MOVNT", "0")]).get_non_temporal());
+        assert_eq!(
+            config_for(&[("PMEM_MOVNT_THRESHOLD", "0")]).get_nt_threshold(),
+            0
+        );
+        assert_eq!(
+            config_for(&[("PMEM_MOVNT_THRESHOLD", "4096")]).get_nt_threshold(),
+            4096
+        );
+        for bad in ["-1", "abc", "", "12k"] {
+            assert_eq!(
+                config_for(&[("PMEM_MOVNT_THRESHOLD", bad)]).get_nt_threshold(),
+                256,
+                "{bad:?}"
+            );
+        }
+        assert_eq!(config_for(&[("PMEM_AVX", "0")]).disabled(), Features::AVX);
+        assert_eq!(
+            config_for(&[("PMEM_AVX512F", "0")]).disabled(),
+            Features::AVX512F
+        );
+        assert_eq!(
+            config_for(&[("PMEM_AVX", "1")]).disabled(),
+            Features::empty()
+        );
+        assert!(config_for(&[("PMEM_MOVDIR64B", "1")]).get_movdir64b());
+        assert!(!config_for(&[("PMEM_MOVDIR64B", "0")]).get_movdir64b());
     }
 
     #[test]

@@ -145,8 +145,16 @@ impl Function {
             if m != "call" && m != "jmp" {
                 continue;
             }
-            // "call 3a380 <pmem_flush::flush_raw>" or "call QWORD PTR [rip+0x..] # dc6b8 <...>"
+            // "call 3a380 <pmem_flush::flush_raw>", "call QWORD PTR [rip+0x..] # dc6b8 <...>"
+            // (a GOT slot: named when it holds an imported symbol such as memcpy@GLIBC)
             let target = if let Some((_, slot)) = ops.split_once("# ") {
+                if let Some((_, name)) = slot.split_once('<')
+                    && !name.starts_with("_DYNAMIC")
+                    && !name.starts_with("_GLOBAL_OFFSET_TABLE_")
+                {
+                    calls.push(name.trim_end_matches('>').to_owned());
+                    continue;
+                }
                 let slot = slot.split_whitespace().next().unwrap_or("");
                 u64::from_str_radix(slot, 16)
                     .ok()
@@ -453,4 +461,87 @@ fn function_pointers_are_specialised_to_the_detected_instruction() {
         "{name}: {:?}",
         drain.mnemonics()
     );
+}
+
+/// The copy paths' entry points, by symbol.
+const COPY_PATHS: [(&str, &str); 10] = [
+    ("pmem_flush::mem::x86_64::memmove_movnti", "movnti"),
+    ("pmem_flush::mem::x86_64::memset_movnti", "movnti"),
+    ("pmem_flush::mem::x86_64::memmove_sse2", "movntdq"),
+    ("pmem_flush::mem::x86_64::memset_sse2", "movntdq"),
+    ("pmem_flush::mem::x86_64::memmove_avx", "vmovntdq"),
+    ("pmem_flush::mem::x86_64::memset_avx", "vmovntdq"),
+    ("pmem_flush::mem::x86_64::memmove_avx512f", "vmovntdq"),
+    ("pmem_flush::mem::x86_64::memset_avx512f", "vmovntdq"),
+    ("pmem_flush::mem::x86_64::memmove_movdir64b", "movdir64b"),
+    ("pmem_flush::mem::x86_64::memset_movdir64b", "movdir64b"),
+];
+
+/// Whether any operand names a register of this width ("ymm", "zmm", "xmm").
+fn uses_registers(f: &Function, class: &str) -> bool {
+    f.instructions.iter().any(|(_, ops)| ops.contains(class))
+}
+
+#[test]
+fn copy_paths_use_their_stores_and_call_no_libc_copy() {
+    // Keep the copy code in the binary.
+    std::hint::black_box(pmem_flush::get_memmove_fn());
+    let mut buf = [0u8; 256];
+    pmem_flush::memset_persist(&mut buf, 1);
+    for (name, store) in COPY_PATHS {
+        let f = function(name);
+        assert!(f.has(store), "{name} lacks {store}: {:?}", f.mnemonics());
+        // Nothing but the crate's own code (no libc memcpy, no core helper left out of line);
+        // only overflow-check panics, which a correct copy never reaches, are allowed.
+        for call in f.direct_calls() {
+            assert!(call.contains("panic"), "{name} calls {call}");
+        }
+    }
+}
+
+#[test]
+fn avx_code_ends_in_vzeroupper() {
+    std::hint::black_box(pmem_flush::get_memmove_fn());
+    for name in COPY_PATHS
+        .iter()
+        .map(|(n, _)| *n)
+        .filter(|n| n.contains("avx"))
+    {
+        let f = function(name);
+        let m = f.mnemonics();
+        let width = if name.contains("avx512f") {
+            "zmm"
+        } else {
+            "ymm"
+        };
+        assert!(uses_registers(f, width), "{name} should use {width}: {m:?}");
+        // Every return is preceded by a vzeroupper (ignoring stack-restoring pops).
+        for (i, _) in m.iter().enumerate().filter(|(_, x)| **x == "ret") {
+            let before = m[..i]
+                .iter()
+                .rev()
+                .find(|x| !matches!(**x, "pop" | "add" | "mov" | "lea"));
+            assert_eq!(before, Some(&"vzeroupper"), "{name}: {m:?}");
+        }
+    }
+}
+
+#[test]
+fn movdir64b_and_movnti_paths_touch_no_avx_registers() {
+    std::hint::black_box(pmem_flush::get_memmove_fn());
+    for name in COPY_PATHS
+        .iter()
+        .map(|(n, _)| *n)
+        .filter(|n| n.contains("movdir64b") || n.contains("movnti"))
+    {
+        let f = function(name);
+        for width in ["ymm", "zmm"] {
+            assert!(
+                !uses_registers(f, width),
+                "{name} uses {width}: {:?}",
+                f.instructions
+            );
+        }
+        assert!(!f.has("vzeroupper"), "{name}");
+    }
 }

@@ -260,23 +260,38 @@ impl Line for Movdir64b {
 }
 
 /// The last partial line, starting 64-byte aligned: MOVNTI when `n` is a multiple of 8, else
-/// ordinary stores and a write-back. Loads come before stores.
+/// ordinary stores and a write-back.
+///
+/// Word by word, each load right before its store, ascending when `forward`, descending
+/// otherwise: in the direction the whole move runs, a store only reaches source bytes already
+/// loaded. (A buffer of words would be compiled into a `memcpy` call.)
 ///
 /// # Safety
 ///
 /// `src` readable and `dst` writable for `n < 64` bytes; `dst` 8-byte aligned; the CPU supports
-/// `wb`.
+/// `wb`; `forward` as the move's direction.
 #[inline(always)]
-unsafe fn move_tail(dst: *mut u8, src: *const u8, n: usize, wb: WriteBack, shift: u8) {
+unsafe fn move_tail(
+    dst: *mut u8,
+    src: *const u8,
+    n: usize,
+    wb: WriteBack,
+    shift: u8,
+    forward: bool,
+) {
     // SAFETY: the caller's contract; every offset plus 8 is at most `n`.
     unsafe {
         if n.is_multiple_of(8) {
-            let mut w = [0u64; 7];
-            for (i, v) in w.iter_mut().enumerate().take(n / 8) {
-                *v = src.add(8 * i).cast::<u64>().read_unaligned();
-            }
-            for (i, v) in w.into_iter().enumerate().take(n / 8) {
-                movnti(dst.add(8 * i), v);
+            let word = |i: usize| {
+                movnti(
+                    dst.add(8 * i),
+                    src.add(8 * i).cast::<u64>().read_unaligned(),
+                )
+            };
+            if forward {
+                (0..n / 8).for_each(word);
+            } else {
+                (0..n / 8).rev().for_each(word);
             }
         } else {
             move_block(dst, src, n);
@@ -333,9 +348,9 @@ unsafe fn memmove_with<L: Line>(
                 L::copy(dst.add(off), src.add(off));
                 off += 64;
             }
-            move_tail(dst.add(body_end), src.add(body_end), tail, wb, shift);
+            move_tail(dst.add(body_end), src.add(body_end), tail, wb, shift, true);
         } else {
-            move_tail(dst.add(body_end), src.add(body_end), tail, wb, shift);
+            move_tail(dst.add(body_end), src.add(body_end), tail, wb, shift, false);
             let mut off = body_end;
             while off > head {
                 off -= 64;
@@ -370,7 +385,8 @@ unsafe fn memset_with<L: Line>(dst: *mut u8, pattern: u64, len: usize, wb: Write
 }
 
 /// Defines the entry points of one instruction set: a memmove and a memset, each a function of
-/// its own with the set's target features.
+/// its own (never inlined: one copy of each driver, and a symbol the disassembly tests can find)
+/// with the set's target features.
 macro_rules! entry_points {
     ($(#[$cfg:meta])* $line:ident, $memmove:ident, $memset:ident $(, $feature:literal)?) => {
         /// Non-temporal memmove with this instruction set.
@@ -380,6 +396,7 @@ macro_rules! entry_points {
         /// The CPU supports the set and `wb`; `src` readable and `dst` writable for `len` bytes.
         $(#[$cfg])*
         $(#[target_feature(enable = $feature)])?
+        #[inline(never)]
         pub(super) unsafe fn $memmove(dst: *mut u8, src: *const u8, len: usize, wb: WriteBack, shift: u8) {
             // SAFETY: the caller's contract.
             unsafe { memmove_with::<$line>(dst, src, len, wb, shift) }
@@ -392,6 +409,7 @@ macro_rules! entry_points {
         /// The CPU supports the set and `wb`; `dst` writable for `len` bytes.
         $(#[$cfg])*
         $(#[target_feature(enable = $feature)])?
+        #[inline(never)]
         pub(super) unsafe fn $memset(dst: *mut u8, pattern: u64, len: usize, wb: WriteBack, shift: u8) {
             // SAFETY: the caller's contract.
             unsafe { memset_with::<$line>(dst, pattern, len, wb, shift) }
