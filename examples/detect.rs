@@ -6,7 +6,7 @@
 //!
 //! Exits with status 1 if any check fails.
 
-use pmem_flush::{Config, Cpu, Drain, Flush, Flusher, Granularity};
+use pmem_flush::{Config, Cpu, Drain, Flush, Flusher, Granularity, MemFlags};
 
 fn main() {
     let mut failures = 0;
@@ -110,6 +110,36 @@ fn main() {
             intact(&buf),
         );
     }
+
+    // Persistent copies on every store path this CPU has: forced non-temporal, forced
+    // ordinary, and the default choice by size.
+    let copier = pmem_flush::copier();
+    let src: Vec<u8> = (0..5000).map(|i| pattern(i) ^ 0x5a).collect();
+    let mut dst = vec![0u8; 5000];
+    let mut copies_ok = true;
+    for flags in [MemFlags::empty(), MemFlags::NONTEMPORAL, MemFlags::TEMPORAL] {
+        for (off, len) in [(0, 5000), (3, 4000), (7, 255), (8, 256), (1, 9)] {
+            dst.fill(0);
+            let ok = copier
+                .memcpy(&mut dst[off..off + len], &src[..len], flags)
+                .is_ok();
+            copies_ok &=
+                ok && dst[off..off + len] == src[..len] && dst[..off].iter().all(|&b| b == 0);
+        }
+    }
+    pmem_flush::memset_persist(&mut dst[5..4005], 0xab);
+    copies_ok &= dst[5..4005].iter().all(|&b| b == 0xab);
+    let mut moved = dst.clone();
+    moved.copy_within(0..4000, 3);
+    pmem_flush::memmove_persist(&mut dst, 0..4000, 3).expect("in bounds");
+    copies_ok &= dst == moved;
+    check(
+        &format!(
+            "memcpy / memmove / memset ({})",
+            copier.non_temporal().mnemonic()
+        ),
+        copies_ok,
+    );
 
     buf[100] ^= 0xff;
     pmem_flush::persist(&buf[100..101]);

@@ -36,8 +36,10 @@ for pair in "qemu64 clflush" "EPYC clflushopt" "Skylake-Server clwb"; do
             status=1
         fi
     done
+    # Which copy paths the copy tests exercised on this model, and how many cases.
+    cargo test -q --lib mem:: -- --nocapture 2> >(quiet >&2) | grep -E "paths|cases" | sed 's/^\.*/    /'
     out=$(cargo run -q --release --example detect --features std 2> >(quiet >&2)) || status=1
-    echo "$out" | sed -n '/^flush:/p;/^drain:/p;/^cross-check/p;/^ok$/p;/FAILED/p'
+    echo "$out" | sed -n '/^flush:/p;/^drain:/p;/^copies:/p;/^cross-check/p;/^ok$/p;/FAILED/p'
     if ! echo "$out" | grep -q "^flush:      $want per 64-byte line"; then
         echo "detect did not pick $want under -cpu $model"
         status=1

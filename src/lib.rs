@@ -9,7 +9,10 @@
 //! - **drain** waits until those write-backs (and non-temporal stores) are ordered before later
 //!   stores (SFENCE);
 //! - **persist** is flush then drain; **deep_flush** always writes back, even when CPU caches
-//!   are persistent, with the deepest write-back there is.
+//!   are persistent, with the deepest write-back there is;
+//! - **persistent copies** ([`memcpy_persist`], [`memmove_persist`], [`memset_persist`] and
+//!   libpmem's flag forms) store and persist in one pass, with non-temporal stores where
+//!   libpmem would use them.
 //!
 //! # Three ways to call it
 //!
