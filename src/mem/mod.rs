@@ -260,6 +260,15 @@ impl Copier {
         self.threshold
     }
 
+    /// The write-back a plan's stores need: none for plain ordinary stores.
+    #[inline(always)]
+    fn write_back_for(&self, plan: Plan) -> WriteBack {
+        match plan.stores {
+            Stores::Temporal => WriteBack::None,
+            _ => self.write_back,
+        }
+    }
+
     /// Its plan for a copy of `len` bytes with `flags`.
     #[inline]
     pub const fn plan(&self, flags: MemFlags, len: usize) -> Plan {
@@ -285,18 +294,12 @@ impl Copier {
             return dst;
         }
         let plan = self.plan(flags, len);
+        let (wb, shift) = (self.write_back_for(plan), self.line_shift);
         // SAFETY: the caller's contract for the ranges; the constructor's for the instructions.
         unsafe {
             match plan.stores {
-                Stores::Temporal => {
-                    temporal::memmove(dst, src, len, WriteBack::None, self.line_shift)
-                }
-                Stores::TemporalWriteBack => {
-                    temporal::memmove(dst, src, len, self.write_back, self.line_shift)
-                }
-                Stores::NonTemporal(nt) => {
-                    non_temporal_memmove(nt, dst, src, len, self.write_back, self.line_shift)
-                }
+                Stores::NonTemporal(nt) => non_temporal_memmove(nt, dst, src, len, wb, shift),
+                _ => temporal::memmove(dst, src, len, wb, shift),
             }
         }
         if plan.drain {
@@ -342,18 +345,12 @@ impl Copier {
         }
         let plan = self.plan(flags, len);
         let pattern = u64::from_ne_bytes([value; 8]);
+        let (wb, shift) = (self.write_back_for(plan), self.line_shift);
         // SAFETY: the caller's contract for the range; the constructor's for the instructions.
         unsafe {
             match plan.stores {
-                Stores::Temporal => {
-                    temporal::memset(dst, pattern, len, WriteBack::None, self.line_shift)
-                }
-                Stores::TemporalWriteBack => {
-                    temporal::memset(dst, pattern, len, self.write_back, self.line_shift)
-                }
-                Stores::NonTemporal(nt) => {
-                    non_temporal_memset(nt, dst, pattern, len, self.write_back, self.line_shift)
-                }
+                Stores::NonTemporal(nt) => non_temporal_memset(nt, dst, pattern, len, wb, shift),
+                _ => temporal::memset(dst, pattern, len, wb, shift),
             }
         }
         if plan.drain {
