@@ -307,7 +307,7 @@ pub const COPY_SIZES: [usize; 15] = [
 /// regions of one sample together fit in the L1 data cache.
 const BATCH_BYTES: usize = 16 << 10;
 
-/// Calls per sample in the overhead cases (all on the same bytes).
+/// Calls per sample in the overhead cases.
 const OVERHEAD_CALLS: usize = 1000;
 
 /// Regions start on 64-byte boundaries.
@@ -358,12 +358,12 @@ pub fn cases(groups: &[String]) -> Vec<Case<Env>> {
         }
     }
     if wanted("overhead") {
-        let overhead = |mode, size, prep, fence_after, contenders| Case {
+        let overhead = |mode, size, stride, prep, fence_after, contenders| Case {
             group: "overhead",
             mode,
             size,
             count: OVERHEAD_CALLS,
-            stride: 0,
+            stride,
             prep,
             complete: false,
             fence_after,
@@ -373,15 +373,19 @@ pub fn cases(groups: &[String]) -> Vec<Case<Env>> {
             floor: vec!["floor"],
             concrete: Some("ours.concrete"),
         };
+        // A different line each call: CLWBs of one line wait for each other (about 75 ns
+        // apart on the machine this was written on), which would hide every call's overhead.
         cases.push(overhead(
             "flush of a clean line",
             64,
-            Prep::CleanLine,
+            floor::LINE,
+            Prep::CleanLines,
             true,
             flush_contenders(),
         ));
         cases.push(overhead(
             "persist of length 0",
+            0,
             0,
             Prep::Nothing,
             false,
@@ -389,6 +393,7 @@ pub fn cases(groups: &[String]) -> Vec<Case<Env>> {
         ));
         cases.push(overhead(
             "drain alone",
+            0,
             0,
             Prep::Nothing,
             false,

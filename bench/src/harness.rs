@@ -198,8 +198,9 @@ impl<E> Copy for Contender<E> {}
 pub enum Prep {
     /// Write every byte of every destination region (the data to persist is freshly written).
     DirtyDestination,
-    /// Write back and fence the first destination line (flushing a clean line).
-    CleanLine,
+    /// Read every line of the batch's regions into the cache, write each back, fence: every
+    /// line is cached (unless the CPU's CLWB invalidates) and clean.
+    CleanLines,
     /// Nothing.
     Nothing,
     /// Write every source region (hot in cache as far as it fits), write back and invalidate
@@ -347,9 +348,14 @@ fn prepare(prep: Prep, batch: &Batch, value: u8) {
                 unsafe { fill_temporal(batch.dst(i), value, batch.len) };
             }
         }
-        Prep::CleanLine => {
-            // SAFETY: the first line of the arena is mapped; the benchmark checked for CLWB.
-            unsafe { floor::clwb(batch.dst(0)) };
+        Prep::CleanLines => {
+            for i in 0..batch.count {
+                // SAFETY: the region lies in the arena; the benchmark checked for CLWB.
+                unsafe {
+                    batch.dst(i).read_volatile();
+                    floor::clwb(batch.dst(i));
+                }
+            }
         }
         Prep::HotSourceColdDestination | Prep::ColdDestination => {
             if prep == Prep::HotSourceColdDestination {

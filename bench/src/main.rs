@@ -214,7 +214,11 @@ fn metadata(args: &Args, timer: &Timer, floor: &floor::CopyFloor) -> Vec<(String
         if !sel.is_empty() {
             sel.push_str("; ");
         }
-        let _ = write!(sel, "{l}");
+        let _ = write!(
+            sel,
+            "{}",
+            l.split_whitespace().collect::<Vec<_>>().join(" ")
+        );
     }
     let read = |p: &str| {
         std::fs::read_to_string(p)
@@ -222,7 +226,10 @@ fn metadata(args: &Args, timer: &Timer, floor: &floor::CopyFloor) -> Vec<(String
             .trim()
             .to_owned()
     };
-    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let cpus = cpuinfo
+        .lines()
+        .filter(|l| l.starts_with("processor"))
+        .count();
     vec![
         ("date".into(), utc_now()),
         (

@@ -692,8 +692,9 @@ pub fn generate(csv: &str, out: &Path, markdown: &Path) -> std::io::Result<()> {
          the timing ends with MFENCE, so it includes the write-backs' completion.\n\
          - **flush (fresh)**: as persist, without the drain and without the completing MFENCE \
          (the cost to the caller of issuing the write-backs); an untimed SFENCE follows.\n\
-         - **overhead**: 1000 calls on the same 64-byte-aligned line per sample: a flush of a \
-         line that is already clean (written back before the sample), a persist of length 0, \
+         - **overhead**: 1000 calls per sample: a flush of one 64-byte line that is already \
+         clean (1000 different lines, read and written back before the sample: repeated CLWBs \
+         of one line wait for each other, which would hide the call), a persist of length 0, \
          a drain alone.\n\
          - **memcpy / memset**: the preparation writes the source regions (hot in the cache as \
          far as they fit) and writes back and invalidates every destination line (CLFLUSH + \
