@@ -40,6 +40,27 @@ impl Env {
             floor,
         })
     }
+
+    /// As [`Env::new`] on a CPU that may lack CLWB (valgrind's virtual CPU has only CLFLUSH),
+    /// for instruction counting: the `Clwb` inside must then never run.
+    ///
+    /// # Safety
+    ///
+    /// The caller runs no contender that uses `clwb` (the concrete type, the floor) unless the
+    /// CPU has CLWB.
+    pub unsafe fn new_for_counting(floor: CopyFloor) -> Env {
+        let flusher = Flusher::new(Config::new());
+        Env {
+            flusher,
+            drainer: flusher.drainer(),
+            // SAFETY: the caller's contract.
+            clwb: Clwb::new().unwrap_or(unsafe { Clwb::new_unchecked(64) }),
+            flush_fn: pmem_flush::get_flush_fn(),
+            persist_fn: pmem_flush::get_persist_fn(),
+            drain_fn: pmem_flush::get_drain_fn(),
+            floor,
+        }
+    }
 }
 
 /// A batch driver.

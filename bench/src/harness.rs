@@ -338,6 +338,10 @@ unsafe fn fill_temporal(p: *mut u8, value: u8, len: usize) {
     }
 }
 
+/// Whether this CPU has CLWB (valgrind's virtual CPU does not).
+static HAS_CLWB: std::sync::LazyLock<bool> =
+    std::sync::LazyLock::new(|| pmem_flush::arch::x86_64::Clwb::new().is_some());
+
 /// Prepares a sample's buffers.
 fn prepare(prep: Prep, batch: &Batch, value: u8) {
     match prep {
@@ -350,10 +354,15 @@ fn prepare(prep: Prep, batch: &Batch, value: u8) {
         }
         Prep::CleanLines => {
             for i in 0..batch.count {
-                // SAFETY: the region lies in the arena; the benchmark checked for CLWB.
+                // SAFETY: the region lies in the arena; every x86-64 CPU has CLFLUSH, and the
+                // benchmark checked for CLWB before using it.
                 unsafe {
                     batch.dst(i).read_volatile();
-                    floor::clwb(batch.dst(i));
+                    if *HAS_CLWB {
+                        floor::clwb(batch.dst(i));
+                    } else {
+                        core::arch::x86_64::_mm_clflush(batch.dst(i));
+                    }
                 }
             }
         }
@@ -402,6 +411,35 @@ fn verify(check: Check, batch: &Batch, value: u8, who: &str) {
             "{who} left wrong bytes in region {i} ({} bytes)",
             batch.len
         );
+    }
+}
+
+/// Runs every contender of `case` (but those `skip` names) `reps` times, untimed: for counting
+/// instructions under callgrind, where each driver's inclusive cost divided by
+/// `reps * case.count` is the instructions per call.
+pub fn repeat_case<E>(
+    env: &E,
+    case: &Case<E>,
+    dst: &Arena,
+    src: &Arena,
+    reps: usize,
+    skip: &dyn Fn(&Contender<E>) -> bool,
+) {
+    for c in case.contenders.iter().filter(|c| !skip(c)) {
+        for r in 0..reps {
+            let value = (r as u8) | 1;
+            let b = Batch {
+                dst: dst.ptr(),
+                src: src.ptr(),
+                stride: case.stride,
+                len: case.size,
+                count: case.count,
+                value,
+            };
+            prepare(case.prep, &b, value);
+            // SAFETY: as in `run_case`; the caller skips contenders this CPU cannot run.
+            unsafe { (c.run)(env, &b) };
+        }
     }
 }
 

@@ -33,12 +33,15 @@ struct Args {
     out: PathBuf,
     markdown: Option<PathBuf>,
     only: Vec<String>,
+    mode: Option<String>,
+    size: Option<usize>,
 }
 
 fn usage() -> ! {
     eprintln!(
         "usage: pmem-flush-bench run [--quick] [--out DIR] [--markdown FILE] [--only GROUP]...\n\
          \x20      pmem-flush-bench report [--out DIR] [--markdown FILE]\n\
+         \x20      pmem-flush-bench count --only GROUP [--mode MODE] [--size BYTES]\n\
          groups: persist flush overhead memcpy memset"
     );
     std::process::exit(2)
@@ -47,7 +50,7 @@ fn usage() -> ! {
 fn parse_args() -> Args {
     let mut args = std::env::args().skip(1);
     let command = args.next().unwrap_or_else(|| usage());
-    if command != "run" && command != "report" {
+    if command != "run" && command != "report" && command != "count" {
         usage();
     }
     let mut parsed = Args {
@@ -56,6 +59,8 @@ fn parse_args() -> Args {
         out: PathBuf::from("bench/results"),
         markdown: None,
         only: Vec::new(),
+        mode: None,
+        size: None,
     };
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -63,6 +68,11 @@ fn parse_args() -> Args {
             "--out" => parsed.out = args.next().unwrap_or_else(|| usage()).into(),
             "--markdown" => parsed.markdown = Some(args.next().unwrap_or_else(|| usage()).into()),
             "--only" => parsed.only.push(args.next().unwrap_or_else(|| usage())),
+            "--mode" => parsed.mode = Some(args.next().unwrap_or_else(|| usage())),
+            "--size" => {
+                let n = args.next().unwrap_or_else(|| usage());
+                parsed.size = Some(n.parse().unwrap_or_else(|_| usage()));
+            }
             _ => usage(),
         }
     }
@@ -75,6 +85,9 @@ fn main() {
         .markdown
         .clone()
         .unwrap_or_else(|| args.out.join("BENCHMARKS.md"));
+    if args.command == "count" {
+        return count(&args);
+    }
     if args.command == "run" {
         run(&args);
     }
@@ -88,6 +101,42 @@ fn main() {
         args.out.display()
     );
 }
+
+/// Runs the cases of `--only GROUP` (and `--mode MODE`, `--size N` to narrow them) untimed,
+/// for instruction counts under callgrind (`scripts/callgrind.sh`).
+fn count(args: &Args) {
+    let floor = floor::CopyFloor::detect();
+    let has_clwb = pmem_flush::arch::x86_64::Clwb::new().is_some();
+    // SAFETY: contenders that execute CLWB themselves are skipped below when it is missing.
+    let env = unsafe { contenders::Env::new_for_counting(floor) };
+    let cases: Vec<_> = contenders::cases(&args.only)
+        .into_iter()
+        .filter(|c| args.mode.as_deref().is_none_or(|m| c.mode == m))
+        .filter(|c| args.size.is_none_or(|s| c.size == s))
+        .collect();
+    let biggest = cases
+        .iter()
+        .map(|c| (c.count.max(1) - 1) * c.stride + c.size)
+        .max()
+        .unwrap_or(0);
+    let (dst, src) = (Arena::new(biggest), Arena::new(biggest));
+    let skip = |c: &harness::Contender<contenders::Env>| {
+        !has_clwb && (c.id == "ours.concrete" || c.kind == harness::Kind::Floor)
+    };
+    for case in &cases {
+        harness::repeat_case(&env, case, &dst, &src, COUNT_REPS, &skip);
+        println!(
+            "{} / {} / {} bytes: {} calls per contender",
+            case.group,
+            case.mode,
+            case.size,
+            COUNT_REPS * case.count
+        );
+    }
+}
+
+/// Batches per contender in `count`.
+const COUNT_REPS: usize = 10;
 
 /// Measures every case and writes `results.csv`.
 fn run(args: &Args) {
