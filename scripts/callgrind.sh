@@ -28,6 +28,7 @@ while IFS='|' read -r group mode size calls; do
         "$bin" count --only "$group" --mode "$mode" --size "$size" >/dev/null 2>&1
     callgrind_annotate --inclusive=yes --threshold=100 "$out/cg" 2>/dev/null |
         sed -n 's/^ *\([0-9,]*\) ([ 0-9.]*%) *[^ ]*pmem_flush_bench::contenders::\([a-z_]*\) .*/\1 \2/p' |
+        grep -vE ' (cases|[a-z]+_contenders)$' |
         while read -r ir driver; do
             ir=${ir//,/}
             printf '%-24s %-7s %-14s %12.1f\n' "${mode:0:24}" "$size" "$driver" \

@@ -76,6 +76,15 @@ impl Word {
         WriteBack::from_u8((self.0 >> Self::DEEP) as u8 & 0xf)
     }
 
+    /// Whether `flush` (`deep`: `deep_flush`) executes `kind` on lines of `1 << shift` bytes:
+    /// one masked compare of the word, no decoding.
+    #[inline(always)]
+    pub(crate) const fn is(self, deep: bool, kind: WriteBack, shift: u8) -> bool {
+        let at = if deep { Self::DEEP } else { Self::FLUSH };
+        let mask: Raw = (0xf << at) | (0xf << Self::SHIFT);
+        self.0 & mask == ((kind as Raw) << at) | ((shift as Raw) << Self::SHIFT)
+    }
+
     /// log2 of the line size.
     #[inline(always)]
     pub(crate) const fn shift(self) -> u8 {
@@ -122,6 +131,15 @@ impl Cell {
             Word(w)
         } else {
             self.detect_and_store()
+        }
+    }
+
+    /// The packed selection if one is cached, without detecting: one relaxed load.
+    #[inline(always)]
+    pub(crate) fn get(&self) -> Option<Word> {
+        match self.0.load(Ordering::Relaxed) {
+            0 => None,
+            w => Some(Word(w)),
         }
     }
 
