@@ -153,9 +153,9 @@ fn run(args: &Args) {
         }
     } else {
         Budget {
-            per_case: Duration::from_millis(1200),
+            per_case: Duration::from_millis(1000),
             min_rounds: 15,
-            max_rounds: 301,
+            max_rounds: 1001,
         }
     };
     let timer = Timer::calibrate(if args.quick { 20 } else { 200 });
