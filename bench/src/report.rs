@@ -196,7 +196,7 @@ fn color(id: &str) -> &'static str {
 const PANEL_W: f64 = 470.0;
 const PANEL_H: f64 = 300.0;
 /// Values above this are drawn at the top edge (the tables have the numbers).
-const Y_CAP: f64 = 3.0;
+const Y_CAP: f64 = 2.0;
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -292,13 +292,21 @@ fn panel(s: &mut String, p: &Panel, ox: f64, oy: f64) {
         );
         v += step;
     }
+    let mut last_label = f64::NEG_INFINITY;
     for &size in &sizes {
         let x = x_of(size);
+        // Sizes closer than a label's height (the threshold's edges) share one label.
+        let label = if x - last_label >= 11.0 {
+            last_label = x;
+            fmt_size(size)
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             s,
             r##"<line x1="{x:.1}" x2="{x:.1}" y1="{t}" y2="{b}" stroke="#f0f0f0"/><text transform="translate({x:.1},{:.1}) rotate(-45)" text-anchor="end" font-size="9">{}</text>"##,
             b + 12.0,
-            fmt_size(size)
+            label
         );
     }
     let _ = writeln!(
@@ -387,7 +395,7 @@ fn ratio_panel(data: &Data, group: &str, mode: &str, which: usize, ids: &[&str])
             let label = data
                 .get(group, mode, sizes[0], id)
                 .map_or(id.to_string(), |r| {
-                    if r.label.len() > 22 {
+                    if r.label.len() > 16 {
                         r.id.clone()
                     } else {
                         r.label.clone()
@@ -401,12 +409,8 @@ fn ratio_panel(data: &Data, group: &str, mode: &str, which: usize, ids: &[&str])
             })
         })
         .collect();
-    let base = |id: &str| {
-        data.get(group, mode, sizes[0], id)
-            .map_or(id.to_string(), |r| r.label.clone())
-    };
     let title = if which == 0 {
-        format!("{mode}: time / libpmem ({})", base("libpmem"))
+        format!("{mode}: time / libpmem")
     } else {
         let floors: Vec<String> = ["floor", "floor.nt", "floor.t"]
             .into_iter()
