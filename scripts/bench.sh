@@ -38,7 +38,7 @@ done
 features=()
 [ -n "${BENCH_FEATURES:-}" ] && features=(--features "$BENCH_FEATURES")
 cargo build --release -q -p pmem-flush-bench "${features[@]}"
-bin=target/release/pmem-flush-bench
+bin=${CARGO_TARGET_DIR:-target}/release/pmem-flush-bench
 
 if $quick; then
     out=${BENCH_OUT:-target/bench-quick}
