@@ -116,6 +116,15 @@ impl Word {
         WriteBack::from_u8((self.0 >> Self::DEEP) as u8 & 0xf)
     }
 
+    /// Whether `flush` (`deep`: `deep_flush`) executes `kind` on lines of `1 << shift` bytes:
+    /// one masked compare of the word, no decoding.
+    #[inline(always)]
+    pub(crate) const fn is(self, deep: bool, kind: WriteBack, shift: u8) -> bool {
+        let at = if deep { Self::DEEP } else { Self::FLUSH };
+        let mask: Raw = (0xf << at) | (0x7 << Self::SHIFT);
+        self.0 & mask == ((kind as Raw) << at) | (((shift - 4) as Raw) << Self::SHIFT)
+    }
+
     /// log2 of the line size.
     #[inline(always)]
     pub(crate) const fn shift(self) -> u8 {
@@ -190,6 +199,15 @@ impl Cell {
             Word(w)
         } else {
             self.detect_and_store()
+        }
+    }
+
+    /// The packed selection if one is cached, without detecting: one relaxed load.
+    #[inline(always)]
+    pub(crate) fn get(&self) -> Option<Word> {
+        match self.0.load(Ordering::Relaxed) {
+            0 => None,
+            w => Some(Word(w)),
         }
     }
 
@@ -279,6 +297,20 @@ mod tests {
                         assert_eq!(1usize << word.shift(), sel.line_size());
                         assert_eq!(word.non_temporal(), sel.non_temporal());
                         assert_eq!(word.nt_threshold(), threshold);
+                        // The hot path's one-compare test agrees with the decoded fields.
+                        for kind in [
+                            WriteBack::None,
+                            WriteBack::Clwb,
+                            WriteBack::DcCvap,
+                            sel.flush(),
+                        ] {
+                            for shift in [4, 6, 7, 11] {
+                                let flush = kind == sel.flush() && shift == sel.line_shift();
+                                let deep = kind == sel.deep_flush() && shift == sel.line_shift();
+                                assert_eq!(word.is(false, kind, shift), flush);
+                                assert_eq!(word.is(true, kind, shift), deep);
+                            }
+                        }
                         checked += 1;
                     }
                 }

@@ -140,12 +140,89 @@ pub fn flush_value<T: ?Sized>(value: &T) {
 /// # Safety
 ///
 /// When `len > 0`, every byte of the range must be readable by a byte load.
-#[inline]
+// Not `#[inline]`, nor are the other functions that read the cell: code inlined into another
+// crate reaches a static through the GOT in position-independent builds (two dependent loads);
+// compiled here it is one RIP-relative load. LLVM kept the three-way dispatch out of line in
+// callers anyway, so a call is all this costs.
 pub unsafe fn flush_raw(addr: *const u8, len: usize) {
-    let word = GLOBAL.word();
-    // SAFETY: the cell holds this CPU's own selection (or one the caller vouched for in
-    // `configure_unchecked`); the caller guarantees the range is mapped.
-    unsafe { arch::write_back_range(word.flush(), addr, len, word.shift()) }
+    // SAFETY: the caller's contract.
+    unsafe { write_back_cached(false, false, addr, len) }
+}
+
+/// Writes back `[addr, addr + len)` with the cached selection's flush (`deep`: deep flush),
+/// then drains if `drain_after`: after the first use, one load of the cell, a jump to the
+/// instruction's loop, and the fence.
+///
+/// # Safety
+///
+/// As for [`flush_raw`].
+#[inline(always)]
+unsafe fn write_back_cached(deep: bool, drain_after: bool, addr: *const u8, len: usize) {
+    match GLOBAL.get() {
+        Some(word) => {
+            match FAST_PATH {
+                // The selection nearly every machine of this architecture gets, tested first
+                // with one compare and walked with constants: the bare loop, no line size to
+                // decode.
+                Some((fast, shift)) if word.is(deep, fast, shift) => {
+                    // SAFETY: the cell holds this CPU's own selection (or one the caller
+                    // vouched for in `configure_unchecked`); the caller guarantees the range is
+                    // mapped.
+                    unsafe { arch::write_back_range(fast, addr, len, shift) }
+                }
+                _ => {
+                    let kind = if deep { word.deep() } else { word.flush() };
+                    // SAFETY: as above.
+                    unsafe { arch::write_back_range(kind, addr, len, word.shift()) }
+                }
+            }
+            if drain_after {
+                drain();
+            }
+        }
+        // SAFETY: the caller's contract.
+        None => unsafe {
+            first_use::detect_and_store_then_write_back(deep, drain_after, addr, len)
+        },
+    }
+}
+
+/// The write-back and log2 line size the free functions' hot path is compiled for with
+/// constants: x86-64 CLWB with 64-byte lines.
+#[cfg(target_arch = "x86_64")]
+const FAST_PATH: Option<(WriteBack, u8)> = Some((WriteBack::Clwb, 6));
+/// The write-back and log2 line size the free functions' hot path is compiled for with
+/// constants: none yet on this target.
+#[cfg(not(target_arch = "x86_64"))]
+const FAST_PATH: Option<(WriteBack, u8)> = None;
+
+/// The first use of the free functions, out of the way of the hot path.
+mod first_use {
+    use super::{GLOBAL, arch, drain};
+
+    /// Detects, stores the selection, then does what `write_back_cached` does. Cold and out of
+    /// line, and the last thing its callers do (a tail call), so their hot path saves no
+    /// registers for it.
+    ///
+    /// # Safety
+    ///
+    /// As for [`flush_raw`](super::flush_raw).
+    #[cold]
+    #[inline(never)]
+    pub(super) unsafe fn detect_and_store_then_write_back(
+        deep: bool,
+        drain_after: bool,
+        addr: *const u8,
+        len: usize,
+    ) {
+        let word = GLOBAL.word();
+        let kind = if deep { word.deep() } else { word.flush() };
+        // SAFETY: as in `write_back_cached`.
+        unsafe { arch::write_back_range(kind, addr, len, word.shift()) };
+        if drain_after {
+            drain();
+        }
+    }
 }
 
 /// Waits until earlier flushes and non-temporal stores are ordered before later stores
@@ -174,11 +251,9 @@ pub fn persist_value<T: ?Sized>(value: &T) {
 /// # Safety
 ///
 /// As for [`flush_raw`].
-#[inline]
 pub unsafe fn persist_raw(addr: *const u8, len: usize) {
     // SAFETY: the caller's contract.
-    unsafe { flush_raw(addr, len) };
-    drain();
+    unsafe { write_back_cached(false, true, addr, len) }
 }
 
 /// Writes `buf` back with the deepest write-back there is, at every granularity, then drains
@@ -201,12 +276,9 @@ pub fn deep_flush_value<T: ?Sized>(value: &T) {
 /// # Safety
 ///
 /// As for [`flush_raw`].
-#[inline]
 pub unsafe fn deep_flush_raw(addr: *const u8, len: usize) {
-    let word = GLOBAL.word();
-    // SAFETY: as in `flush_raw`.
-    unsafe { arch::write_back_range(word.deep(), addr, len, word.shift()) };
-    drain();
+    // SAFETY: the caller's contract.
+    unsafe { write_back_cached(true, true, addr, len) }
 }
 
 /// Whether the machine has an explicit hardware drain instruction for persistent memory, in
@@ -218,7 +290,6 @@ pub const fn has_hw_drain() -> bool {
 }
 
 /// The [`Flusher`] the free functions use.
-#[inline]
 pub fn flusher() -> Flusher {
     let sel = GLOBAL.selection();
     // SAFETY: the cell holds this CPU's own selection or one the caller vouched for.

@@ -545,3 +545,36 @@ fn movdir64b_and_movnti_paths_touch_no_avx_registers() {
         assert!(!f.has("vzeroupper"), "{name}");
     }
 }
+
+/// After the first use, the free functions read their selection with one load: a RIP-relative
+/// load of the cell itself (no GOT slot to load first), then straight to the write-back loop.
+#[test]
+fn free_functions_read_the_cell_with_one_load() {
+    std::hint::black_box(probe_addresses());
+    for name in ["pmem_flush::flush_raw", "pmem_flush::persist_raw"] {
+        let f = function(name);
+        let hot: Vec<&(String, String)> = f
+            .instructions
+            .iter()
+            .take_while(|(m, _)| {
+                !matches!(m.as_str(), "clwb" | "clflushopt" | "clflush" | "sfence")
+            })
+            .collect();
+        let loads: Vec<&&(String, String)> = hot
+            .iter()
+            .filter(|(m, ops)| {
+                ops.contains("PTR [") && !matches!(m.as_str(), "lea" | "nop" | "data16" | "cs")
+            })
+            .collect();
+        assert_eq!(
+            loads.len(),
+            1,
+            "{name} before its first write-back: {hot:?}"
+        );
+        assert!(
+            loads[0].1.contains("<pmem_flush::cell::GLOBAL>"),
+            "{name} loads {:?}, not the cell directly",
+            loads[0]
+        );
+    }
+}

@@ -473,14 +473,15 @@ unsafe fn non_temporal_memset(
     }
 }
 
-/// The copier the free functions use.
+/// The copier the free functions use. The free functions that call this are not `#[inline]`:
+/// inlined into another crate, a static is reached through the GOT in position-independent
+/// builds (two dependent loads instead of one).
 #[inline(always)]
 fn global() -> Copier {
     Copier::from_word(GLOBAL.word())
 }
 
 /// The [`Copier`] the free functions use (the global selection's).
-#[inline]
 pub fn copier() -> Copier {
     global()
 }
@@ -498,7 +499,6 @@ pub type MemsetFn = unsafe fn(dst: *mut u8, value: u8, len: usize, flags: MemFla
 /// # Safety
 ///
 /// `src` is readable and `dst` writable for `len` bytes (they may overlap).
-#[inline]
 pub unsafe fn memcpy_persist_raw(dst: *mut u8, src: *const u8, len: usize) -> *mut u8 {
     // SAFETY: the caller's contract.
     unsafe { global().memmove_raw(dst, src, len, MemFlags::empty()) }
@@ -510,20 +510,17 @@ pub unsafe fn memcpy_persist_raw(dst: *mut u8, src: *const u8, len: usize) -> *m
 /// # Safety
 ///
 /// `src` is readable and `dst` writable for `len` bytes (they may overlap).
-#[inline]
 pub unsafe fn memcpy_nodrain_raw(dst: *mut u8, src: *const u8, len: usize) -> *mut u8 {
     // SAFETY: the caller's contract.
     unsafe { global().memmove_raw(dst, src, len, MemFlags::NODRAIN) }
 }
 
 /// Copies `src` into `dst` and persists; nothing is written when the lengths differ.
-#[inline]
 pub fn memcpy_persist(dst: &mut [u8], src: &[u8]) -> Result<(), CopyError> {
     global().memcpy(dst, src, MemFlags::empty())
 }
 
 /// Copies `src` into `dst` without the final drain; nothing is written when the lengths differ.
-#[inline]
 pub fn memcpy_nodrain(dst: &mut [u8], src: &[u8]) -> Result<(), CopyError> {
     global().memcpy(dst, src, MemFlags::NODRAIN)
 }
@@ -533,7 +530,6 @@ pub fn memcpy_nodrain(dst: &mut [u8], src: &[u8]) -> Result<(), CopyError> {
 /// # Safety
 ///
 /// `src` is readable and `dst` writable for `len` bytes.
-#[inline]
 pub unsafe fn memmove_persist_raw(dst: *mut u8, src: *const u8, len: usize) -> *mut u8 {
     // SAFETY: the caller's contract.
     unsafe { global().memmove_raw(dst, src, len, MemFlags::empty()) }
@@ -544,7 +540,6 @@ pub unsafe fn memmove_persist_raw(dst: *mut u8, src: *const u8, len: usize) -> *
 /// # Safety
 ///
 /// `src` is readable and `dst` writable for `len` bytes.
-#[inline]
 pub unsafe fn memmove_nodrain_raw(dst: *mut u8, src: *const u8, len: usize) -> *mut u8 {
     // SAFETY: the caller's contract.
     unsafe { global().memmove_raw(dst, src, len, MemFlags::NODRAIN) }
@@ -552,13 +547,11 @@ pub unsafe fn memmove_nodrain_raw(dst: *mut u8, src: *const u8, len: usize) -> *
 
 /// Moves `buf[src]` to `buf[dest..]` and persists; nothing is written when a range lies outside
 /// `buf`.
-#[inline]
 pub fn memmove_persist(buf: &mut [u8], src: Range<usize>, dest: usize) -> Result<(), CopyError> {
     global().memmove_within(buf, src, dest, MemFlags::empty())
 }
 
 /// Moves within `buf` without the final drain.
-#[inline]
 pub fn memmove_nodrain(buf: &mut [u8], src: Range<usize>, dest: usize) -> Result<(), CopyError> {
     global().memmove_within(buf, src, dest, MemFlags::NODRAIN)
 }
@@ -568,7 +561,6 @@ pub fn memmove_nodrain(buf: &mut [u8], src: Range<usize>, dest: usize) -> Result
 /// # Safety
 ///
 /// `src` is readable and `dst` writable for `len` bytes.
-#[inline]
 pub unsafe fn memcpy_raw(dst: *mut u8, src: *const u8, len: usize, flags: MemFlags) -> *mut u8 {
     // SAFETY: the caller's contract.
     unsafe { global().memmove_raw(dst, src, len, flags) }
@@ -579,20 +571,17 @@ pub unsafe fn memcpy_raw(dst: *mut u8, src: *const u8, len: usize, flags: MemFla
 /// # Safety
 ///
 /// `src` is readable and `dst` writable for `len` bytes.
-#[inline]
 pub unsafe fn memmove_raw(dst: *mut u8, src: *const u8, len: usize, flags: MemFlags) -> *mut u8 {
     // SAFETY: the caller's contract.
     unsafe { global().memmove_raw(dst, src, len, flags) }
 }
 
 /// Copies slices of equal length with libpmem's flags.
-#[inline]
 pub fn memcpy(dst: &mut [u8], src: &[u8], flags: MemFlags) -> Result<(), CopyError> {
     global().memcpy(dst, src, flags)
 }
 
 /// Moves within a buffer with libpmem's flags.
-#[inline]
 pub fn memmove(
     buf: &mut [u8],
     src: Range<usize>,
@@ -607,7 +596,6 @@ pub fn memmove(
 /// # Safety
 ///
 /// `dst` is writable for `len` bytes.
-#[inline]
 pub unsafe fn memset_persist_raw(dst: *mut u8, value: u8, len: usize) -> *mut u8 {
     // SAFETY: the caller's contract.
     unsafe { global().memset_raw(dst, value, len, MemFlags::empty()) }
@@ -618,7 +606,6 @@ pub unsafe fn memset_persist_raw(dst: *mut u8, value: u8, len: usize) -> *mut u8
 /// # Safety
 ///
 /// `dst` is writable for `len` bytes.
-#[inline]
 pub unsafe fn memset_nodrain_raw(dst: *mut u8, value: u8, len: usize) -> *mut u8 {
     // SAFETY: the caller's contract.
     unsafe { global().memset_raw(dst, value, len, MemFlags::NODRAIN) }
@@ -629,26 +616,22 @@ pub unsafe fn memset_nodrain_raw(dst: *mut u8, value: u8, len: usize) -> *mut u8
 /// # Safety
 ///
 /// `dst` is writable for `len` bytes.
-#[inline]
 pub unsafe fn memset_raw(dst: *mut u8, value: u8, len: usize, flags: MemFlags) -> *mut u8 {
     // SAFETY: the caller's contract.
     unsafe { global().memset_raw(dst, value, len, flags) }
 }
 
 /// Sets every byte of `dst` to `value` and persists.
-#[inline]
 pub fn memset_persist(dst: &mut [u8], value: u8) {
     global().memset(dst, value, MemFlags::empty())
 }
 
 /// Sets every byte of `dst` without the final drain.
-#[inline]
 pub fn memset_nodrain(dst: &mut [u8], value: u8) {
     global().memset(dst, value, MemFlags::NODRAIN)
 }
 
 /// Sets every byte of `dst` with libpmem's flags.
-#[inline]
 pub fn memset(dst: &mut [u8], value: u8, flags: MemFlags) {
     global().memset(dst, value, flags)
 }

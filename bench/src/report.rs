@@ -1,0 +1,977 @@
+//! The report: `results.csv` in, SVG plots and a Markdown page out. Reads nothing but the CSV
+//! (and the hand-written findings file, if there is one), so a committed CSV regenerates it.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// The CSV's column names.
+pub const CSV_HEADER: &str = "group,mode,size,count,rounds,contender,kind,label,median_ns,q1_ns,\
+q3_ns,min_ns,vs_libpmem,vs_libpmem_q1,vs_libpmem_q3,vs_floor,vs_floor_q1,vs_floor_q3,\
+vs_concrete,vs_concrete_q1,vs_concrete_q3";
+
+/// The hand-written findings appended to the report, relative to the working directory.
+const NOTES: &str = "bench/NOTES.md";
+
+/// One CSV row.
+#[derive(Clone, Debug)]
+struct Row {
+    group: String,
+    mode: String,
+    size: usize,
+    count: usize,
+    rounds: usize,
+    id: String,
+    label: String,
+    median: f64,
+    /// (median, q1, q3) of the per-round ratios.
+    vs_libpmem: [f64; 3],
+    vs_floor: [f64; 3],
+    vs_concrete: [f64; 3],
+}
+
+struct Data {
+    meta: Vec<(String, String)>,
+    rows: Vec<Row>,
+}
+
+impl Data {
+    fn parse(text: &str) -> Data {
+        let mut meta = Vec::new();
+        let mut rows = Vec::new();
+        for line in text.lines() {
+            if let Some(m) = line.strip_prefix("# ") {
+                if let Some((k, v)) = m.split_once(": ") {
+                    meta.push((k.to_owned(), v.to_owned()));
+                }
+                continue;
+            }
+            if line.starts_with("group,") || line.trim().is_empty() {
+                continue;
+            }
+            let f: Vec<&str> = line.split(',').collect();
+            assert_eq!(f.len(), 21, "bad CSV line: {line}");
+            let num = |i: usize| f[i].parse::<f64>().unwrap_or(f64::NAN);
+            rows.push(Row {
+                group: f[0].into(),
+                mode: f[1].into(),
+                size: f[2].parse().expect("size"),
+                count: f[3].parse().expect("count"),
+                rounds: f[4].parse().expect("rounds"),
+                id: f[5].into(),
+                label: f[7].into(),
+                median: num(8),
+                vs_libpmem: [num(12), num(13), num(14)],
+                vs_floor: [num(15), num(16), num(17)],
+                vs_concrete: [num(18), num(19), num(20)],
+            });
+        }
+        Data { meta, rows }
+    }
+
+    fn meta(&self, key: &str) -> &str {
+        self.meta
+            .iter()
+            .find(|(k, _)| k == key)
+            .map_or("?", |(_, v)| v.as_str())
+    }
+
+    fn get(&self, group: &str, mode: &str, size: usize, id: &str) -> Option<&Row> {
+        self.rows
+            .iter()
+            .find(|r| r.group == group && r.mode == mode && r.size == size && r.id == id)
+    }
+
+    /// Sizes of a (group, mode), in order.
+    fn sizes(&self, group: &str, mode: &str) -> Vec<usize> {
+        let mut s: Vec<usize> = self
+            .rows
+            .iter()
+            .filter(|r| r.group == group && r.mode == mode)
+            .map(|r| r.size)
+            .collect();
+        s.sort_unstable();
+        s.dedup();
+        s
+    }
+
+    /// Contender ids of a (group, mode), in CSV order.
+    fn ids(&self, group: &str, mode: &str) -> Vec<String> {
+        let mut ids: Vec<String> = Vec::new();
+        for r in self
+            .rows
+            .iter()
+            .filter(|r| r.group == group && r.mode == mode)
+        {
+            if !ids.contains(&r.id) {
+                ids.push(r.id.clone());
+            }
+        }
+        ids
+    }
+
+    /// Modes of a group, in CSV order.
+    fn modes(&self, group: &str) -> Vec<String> {
+        let mut modes: Vec<String> = Vec::new();
+        for r in self.rows.iter().filter(|r| r.group == group) {
+            if !modes.contains(&r.mode) {
+                modes.push(r.mode.clone());
+            }
+        }
+        modes
+    }
+}
+
+/// `64 B`, `4 KiB`, `16 MiB`, `255 B`.
+pub fn fmt_size(size: usize) -> String {
+    if size >= 1 << 20 && size.is_multiple_of(1 << 20) {
+        format!("{} MiB", size >> 20)
+    } else if size >= 1 << 10 && size.is_multiple_of(1 << 10) {
+        format!("{} KiB", size >> 10)
+    } else {
+        format!("{size} B")
+    }
+}
+
+fn fmt_ns(ns: f64) -> String {
+    if !ns.is_finite() {
+        "–".into()
+    } else if ns < 10.0 {
+        format!("{ns:.2}")
+    } else if ns < 1000.0 {
+        format!("{ns:.1}")
+    } else {
+        format!("{ns:.0}")
+    }
+}
+
+fn fmt_ratio(r: f64) -> String {
+    if r.is_finite() {
+        format!("{r:.3}")
+    } else {
+        "–".into()
+    }
+}
+
+/// A ratio with its interquartile range over rounds.
+fn fmt_ratio_iqr(r: [f64; 3]) -> String {
+    if r[0].is_finite() {
+        format!("{:.3} ({:.3}–{:.3})", r[0], r[1], r[2])
+    } else {
+        "–".into()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plots.
+
+struct Series {
+    label: String,
+    color: &'static str,
+    dashed: bool,
+    /// (size, ratio)
+    points: Vec<(usize, f64)>,
+}
+
+struct Panel {
+    title: String,
+    series: Vec<Series>,
+    /// Horizontal reference lines: (value, label).
+    refs: Vec<(f64, String)>,
+}
+
+fn color(id: &str) -> &'static str {
+    match id {
+        "ours.free" => "#1f77b4",
+        "ours.fn" => "#17becf",
+        "ours.pair" => "#2ca02c",
+        "ours.concrete" => "#9467bd",
+        "libpmem" => "#d62728",
+        "libpmem.split" => "#ff7f0e",
+        "floor.nt" => "#7f7f7f",
+        "floor.t" => "#bcbd22",
+        _ => "#444444",
+    }
+}
+
+const PANEL_W: f64 = 470.0;
+const PANEL_H: f64 = 300.0;
+/// Values above this are drawn at the top edge (the tables have the numbers).
+const Y_CAP: f64 = 2.0;
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// An SVG with `panels` laid out `cols` per row, sharing a legend per panel.
+fn svg(title: &str, panels: &[Panel], cols: usize) -> String {
+    let rows = panels.len().div_ceil(cols);
+    let (w, h) = (PANEL_W * cols as f64, PANEL_H * rows as f64 + 30.0);
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="sans-serif" font-size="11">"#
+    );
+    let _ = writeln!(
+        s,
+        r#"<rect width="100%" height="100%" fill="white"/><text x="{}" y="20" text-anchor="middle" font-size="14" font-weight="bold">{}</text>"#,
+        w / 2.0,
+        esc(title)
+    );
+    for (i, p) in panels.iter().enumerate() {
+        let (ox, oy) = (
+            PANEL_W * (i % cols) as f64,
+            30.0 + PANEL_H * (i / cols) as f64,
+        );
+        panel(&mut s, p, ox, oy);
+    }
+    s.push_str("</svg>\n");
+    s
+}
+
+fn panel(s: &mut String, p: &Panel, ox: f64, oy: f64) {
+    let (l, r, t, b) = (
+        ox + 50.0,
+        ox + PANEL_W - 130.0,
+        oy + 22.0,
+        oy + PANEL_H - 55.0,
+    );
+    let mut sizes: Vec<usize> = p
+        .series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.0))
+        .collect();
+    sizes.sort_unstable();
+    sizes.dedup();
+    let values = p
+        .series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.1))
+        .filter(|v| v.is_finite())
+        .chain(p.refs.iter().map(|r| r.0));
+    let (mut lo, mut hi) = values.fold((1.0f64, 1.0f64), |(a, b), v| (a.min(v), b.max(v)));
+    hi = hi.min(Y_CAP);
+    let span = (hi - lo).max(0.1);
+    lo = ((lo - span * 0.08) * 20.0).floor() / 20.0;
+    hi = ((hi + span * 0.08) * 20.0).ceil() / 20.0;
+    lo = lo.max(0.0);
+    let x_of = |size: usize| {
+        let (a, z) = (
+            (*sizes.first().unwrap_or(&1) as f64).max(1.0).log2(),
+            (*sizes.last().unwrap_or(&2) as f64).max(1.0).log2(),
+        );
+        let v = (size as f64).max(1.0).log2();
+        if z > a {
+            l + (v - a) / (z - a) * (r - l)
+        } else {
+            (l + r) / 2.0
+        }
+    };
+    let y_of = |v: f64| b - (v.min(hi) - lo) / (hi - lo) * (b - t);
+    let _ = writeln!(
+        s,
+        r#"<text x="{}" y="{}" text-anchor="middle" font-size="12" font-weight="bold">{}</text>"#,
+        (l + r) / 2.0,
+        oy + 14.0,
+        esc(&p.title)
+    );
+    // Grid and y labels.
+    let step = [0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 1.0]
+        .into_iter()
+        .find(|st| (hi - lo) / st <= 8.0)
+        .unwrap_or(1.0);
+    let mut v = (lo / step).ceil() * step;
+    while v <= hi + 1e-9 {
+        let y = y_of(v);
+        let _ = writeln!(
+            s,
+            r##"<line x1="{l}" x2="{r}" y1="{y:.1}" y2="{y:.1}" stroke="#e0e0e0"/><text x="{}" y="{:.1}" text-anchor="end">{v:.2}</text>"##,
+            l - 4.0,
+            y + 4.0
+        );
+        v += step;
+    }
+    let mut last_label = f64::NEG_INFINITY;
+    for &size in &sizes {
+        let x = x_of(size);
+        // Sizes closer than a label's height (the threshold's edges) share one label.
+        let label = if x - last_label >= 11.0 {
+            last_label = x;
+            fmt_size(size)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            s,
+            r##"<line x1="{x:.1}" x2="{x:.1}" y1="{t}" y2="{b}" stroke="#f0f0f0"/><text transform="translate({x:.1},{:.1}) rotate(-45)" text-anchor="end" font-size="9">{}</text>"##,
+            b + 12.0,
+            label
+        );
+    }
+    let _ = writeln!(
+        s,
+        r##"<rect x="{l}" y="{t}" width="{}" height="{}" fill="none" stroke="#888"/>"##,
+        r - l,
+        b - t
+    );
+    for (value, label) in &p.refs {
+        let y = y_of(*value);
+        let _ = writeln!(
+            s,
+            r##"<line x1="{l}" x2="{r}" y1="{y:.1}" y2="{y:.1}" stroke="#000" stroke-dasharray="2,3"/><text x="{}" y="{:.1}" font-size="9">{}</text>"##,
+            l + 3.0,
+            y - 3.0,
+            esc(label)
+        );
+    }
+    for (k, ser) in p.series.iter().enumerate() {
+        let pts: Vec<String> = ser
+            .points
+            .iter()
+            .filter(|(_, v)| v.is_finite())
+            .map(|&(size, v)| format!("{:.1},{:.1}", x_of(size), y_of(v)))
+            .collect();
+        let dash = if ser.dashed {
+            r#" stroke-dasharray="6,3""#
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            s,
+            r#"<polyline points="{}" fill="none" stroke="{}" stroke-width="1.8"{dash}/>"#,
+            pts.join(" "),
+            ser.color
+        );
+        for pt in &pts {
+            let (x, y) = pt.split_once(',').unwrap_or(("0", "0"));
+            let _ = writeln!(
+                s,
+                r#"<circle cx="{x}" cy="{y}" r="2.5" fill="{}"/>"#,
+                ser.color
+            );
+        }
+        let ly = t + 10.0 + 16.0 * k as f64;
+        let _ = writeln!(
+            s,
+            r#"<line x1="{}" x2="{}" y1="{ly:.1}" y2="{ly:.1}" stroke="{}" stroke-width="2"{dash}/><text x="{}" y="{:.1}" font-size="10">{}</text>"#,
+            r + 8.0,
+            r + 24.0,
+            ser.color,
+            r + 28.0,
+            ly + 3.5,
+            esc(&ser.label)
+        );
+    }
+    let _ = writeln!(
+        s,
+        r##"<text x="{}" y="{}" font-size="9" fill="#666">ratio of medians per round; values above {Y_CAP} drawn at the top</text>"##,
+        l,
+        oy + PANEL_H - 6.0
+    );
+}
+
+/// A panel of one ratio (`which`: 0 to libpmem, 1 to the floor) for `ids` of a (group, mode).
+fn ratio_panel(data: &Data, group: &str, mode: &str, which: usize, ids: &[&str]) -> Panel {
+    let sizes = data.sizes(group, mode);
+    let series = ids
+        .iter()
+        .filter_map(|id| {
+            let points: Vec<(usize, f64)> = sizes
+                .iter()
+                .filter_map(|&size| {
+                    let row = data.get(group, mode, size, id)?;
+                    let r = if which == 0 {
+                        row.vs_libpmem[0]
+                    } else {
+                        row.vs_floor[0]
+                    };
+                    Some((size, r))
+                })
+                .collect();
+            if points.is_empty() {
+                return None;
+            }
+            let label = data
+                .get(group, mode, sizes[0], id)
+                .map_or(id.to_string(), |r| {
+                    if r.label.len() > 16 {
+                        r.id.clone()
+                    } else {
+                        r.label.clone()
+                    }
+                });
+            Some(Series {
+                label,
+                color: color(id),
+                dashed: !id.starts_with("ours"),
+                points,
+            })
+        })
+        .collect();
+    let title = if which == 0 {
+        format!("{mode}: time / libpmem")
+    } else {
+        let floors: Vec<String> = ["floor", "floor.nt", "floor.t"]
+            .into_iter()
+            .filter(|id| data.get(group, mode, sizes[0], id).is_some())
+            .map(|id| id.to_string())
+            .collect();
+        format!("{mode}: time / floor ({})", floors.join(" or "))
+    };
+    Panel {
+        title,
+        series,
+        refs: vec![(1.0, "1.00".into())],
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Targets.
+
+/// One target of issue 5 and how the run measured it.
+struct Target {
+    what: String,
+    measured: String,
+    verdict: String,
+}
+
+/// "met" if the median is at or under `limit`, "within noise" if only the first quartile is,
+/// "not met" otherwise.
+fn verdict(r: [f64; 3], limit: f64) -> String {
+    if !r[0].is_finite() {
+        "pending".into()
+    } else if r[0] <= limit {
+        "met".into()
+    } else if r[1] <= limit {
+        "within noise (median over, first quartile under)".into()
+    } else {
+        "not met".into()
+    }
+}
+
+/// The worst (largest median) ratio among `rows`, with the size it was at.
+fn worst<'a>(
+    rows: impl Iterator<Item = &'a Row>,
+    pick: impl Fn(&Row) -> [f64; 3],
+) -> Option<(&'a Row, [f64; 3])> {
+    rows.map(|r| (r, pick(r)))
+        .filter(|(_, v)| v[0].is_finite())
+        .max_by(|a, b| a.1[0].total_cmp(&b.1[0]))
+}
+
+fn targets(data: &Data) -> Vec<Target> {
+    let mut out = Vec::new();
+    let rows = |group: &'static str, mode: &'static str, id: &'static str| {
+        data.rows
+            .iter()
+            .filter(move |r| r.group == group && r.mode == mode && r.id == id)
+    };
+    let add_worst = |out: &mut Vec<Target>,
+                     what: String,
+                     it: Vec<&Row>,
+                     pick: &dyn Fn(&Row) -> [f64; 3],
+                     limit: f64| {
+        out.push(match worst(it.into_iter(), pick) {
+            Some((row, r)) => Target {
+                what,
+                measured: format!(
+                    "worst {} at {} (interquartile {:.3}–{:.3})",
+                    fmt_ratio(r[0]),
+                    fmt_size(row.size),
+                    r[1],
+                    r[2]
+                ),
+                verdict: verdict(r, limit),
+            },
+            None => Target {
+                what,
+                measured: "no data".into(),
+                verdict: "pending".into(),
+            },
+        })
+    };
+    add_worst(
+        &mut out,
+        "persist of fresh data, every size: ours / floor ≤ 1.02".into(),
+        rows("persist", "fresh", "ours.free").collect(),
+        &|r| r.vs_floor,
+        1.02,
+    );
+    add_worst(
+        &mut out,
+        "persist of fresh data, every size: ours / libpmem ≤ 1.00".into(),
+        rows("persist", "fresh", "ours.free").collect(),
+        &|r| r.vs_libpmem,
+        1.00,
+    );
+    for (mode, what, limit, pick) in [
+        (
+            "flush of a clean line",
+            "flush of a clean line: ours / libpmem ≤ 0.75",
+            0.75,
+            0usize,
+        ),
+        (
+            "persist of length 0",
+            "persist of length 0: ours / libpmem ≤ 0.75",
+            0.75,
+            0,
+        ),
+        (
+            "drain alone",
+            "drain alone: ours / bare SFENCE = 1 within noise",
+            1.03,
+            1,
+        ),
+    ] {
+        let row = data.get(
+            "overhead",
+            mode,
+            if mode.starts_with("flush") { 64 } else { 0 },
+            "ours.free",
+        );
+        let r = row.map_or([f64::NAN; 3], |r| {
+            if pick == 0 { r.vs_libpmem } else { r.vs_floor }
+        });
+        let v = if pick == 1 && r[0].is_finite() {
+            // Equal within noise: 1 inside the interquartile range, or within 3 %.
+            if (r[1] <= 1.0 && 1.0 <= r[2]) || (r[0] - 1.0).abs() <= 0.03 {
+                "met".into()
+            } else {
+                "not met".into()
+            }
+        } else {
+            verdict(r, limit)
+        };
+        out.push(Target {
+            what: what.into(),
+            measured: format!(
+                "{} (interquartile {:.3}–{:.3})",
+                fmt_ratio(r[0]),
+                r[1],
+                r[2]
+            ),
+            verdict: v,
+        });
+    }
+    for group in ["memcpy", "memset"] {
+        let all: Vec<&Row> = rows(group, "default", "ours.free").collect();
+        add_worst(
+            &mut out,
+            format!("{group}_persist, every size: ours / libpmem ≤ 1.00"),
+            all.clone(),
+            &|r| r.vs_libpmem,
+            1.00,
+        );
+        add_worst(
+            &mut out,
+            format!("{group}_persist at 4 KiB: ours / libpmem ≤ 0.95"),
+            all.iter().copied().filter(|r| r.size == 4096).collect(),
+            &|r| r.vs_libpmem,
+            0.95,
+        );
+        add_worst(
+            &mut out,
+            format!("{group}_persist from 64 KiB up: ours / floor ≤ 1.03"),
+            all.iter().copied().filter(|r| r.size >= 64 << 10).collect(),
+            &|r| r.vs_floor,
+            1.03,
+        );
+    }
+    let pair: Vec<&Row> = data
+        .rows
+        .iter()
+        .filter(|r| r.group == "overhead" && r.id == "ours.pair")
+        .collect();
+    add_worst(
+        &mut out,
+        "detected pair / concrete CLWB type, overhead-bound cases ≤ 1.05".into(),
+        pair,
+        &|r| r.vs_concrete,
+        1.05,
+    );
+    out.push(Target {
+        what: "detection after the first call: a single load on the hot path".into(),
+        measured: "disassembly, see the findings below".into(),
+        verdict: "see findings".into(),
+    });
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Markdown.
+
+/// The path of `file` as seen from the directory holding `markdown`.
+fn relative(file: &Path, markdown: &Path) -> String {
+    let base = markdown.parent().map(Path::to_path_buf).unwrap_or_default();
+    let abs = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let (f, b) = (
+        abs(file),
+        abs(if base.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            &base
+        }),
+    );
+    f.strip_prefix(&b)
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| f.display().to_string())
+}
+
+fn table_header(cols: &[String]) -> String {
+    format!(
+        "| {} |\n|{}\n",
+        cols.join(" | "),
+        cols.iter().map(|_| " ---: |").collect::<String>()
+    )
+}
+
+/// Writes the plots into `out` and the page to `markdown`.
+pub fn generate(csv: &str, out: &Path, markdown: &Path) -> std::io::Result<()> {
+    let data = Data::parse(csv);
+    std::fs::create_dir_all(out)?;
+    let mut md = String::new();
+    let quick = data.meta("run").starts_with("quick");
+    md.push_str("# Benchmarks\n\n");
+    md.push_str(
+        "<!-- Generated by `pmem-flush-bench report` from the CSV next to the plots; edit \
+         bench/NOTES.md (the findings) or bench/src/report.rs, not this file. -->\n\n",
+    );
+    if quick {
+        md.push_str(
+            "**Quick run (smoke test): too few rounds for the numbers to mean anything.**\n\n",
+        );
+    }
+    md.push_str(
+        "pmem-flush side by side with PMDK's libpmem 1.12.1 (through FFI, in the same process) \
+         and with the hardware floor (hard-coded instruction loops, no dispatch). Every \
+         contender runs interleaved with the others on the same buffers; medians over rounds.\n\n",
+    );
+    md.push_str("| | |\n| --- | --- |\n");
+    for key in [
+        "date",
+        "cpu",
+        "kernel",
+        "load average at start",
+        "commit",
+        "rustc",
+        "ours",
+        "libpmem",
+        "floor",
+        "timer",
+        "run",
+        "duration",
+    ] {
+        let _ = writeln!(md, "| {key} | {} |", esc(data.meta(key)));
+    }
+    md.push_str(
+        "\n**Reproduce**: `bash scripts/bench.sh` at the repository root (installs libpmem-dev \
+         when missing, pins itself to one CPU, takes a few minutes, rewrites \
+         `bench/results/` and this file); `bash scripts/bench.sh --quick` is the smoke test CI \
+         runs. `cargo run --release -p pmem-flush-bench -- report` regenerates this page from \
+         `bench/results/results.csv`.\n\n",
+    );
+
+    md.push_str("## Targets (issue 5)\n\n");
+    md.push_str(
+        "Ratios are medians of per-round ratios (a contender and its baseline measured in the \
+         same round); \"within noise\" means the median misses the target but the first \
+         quartile meets it.\n\n| target | measured | verdict |\n| --- | --- | --- |\n",
+    );
+    for t in targets(&data) {
+        let _ = writeln!(md, "| {} | {} | {} |", t.what, t.measured, t.verdict);
+    }
+
+    md.push_str("\n## What is timed\n\n");
+    md.push_str(
+        "- **One sample** = untimed preparation, TSC read (after LFENCE), one batch of calls, \
+         [MFENCE,] TSC read (RDTSCP, LFENCE); the cost of an empty sample is subtracted and the \
+         rest divided by the calls in the batch. Preparation and timing are identical for every \
+         contender of a case; the contenders take turns within each round, in an order rotated \
+         every round; the first round is a warm-up (and checks copy results) and is not kept.\n\
+         - **persist (fresh)**: the preparation writes every byte of the batch's regions with \
+         ordinary stores (so every line is dirty in the cache), then MFENCE. The batch persists \
+         each region once (regions of one batch cover 16 KiB, each starts on a line boundary); \
+         the timing ends with MFENCE, so it includes the write-backs' completion.\n\
+         - **flush (fresh)**: as persist, without the drain and without the completing MFENCE \
+         (the cost to the caller of issuing the write-backs); an untimed SFENCE follows.\n\
+         - **overhead**: 1000 calls per sample: a flush of one 64-byte line that is already \
+         clean (1000 different lines, read and written back before the sample: repeated CLWBs \
+         of one line wait for each other, which would hide the call), a persist of length 0, \
+         a drain alone.\n\
+         - **memcpy / memset**: the preparation writes the source regions (hot in the cache as \
+         far as they fit) and writes back and invalidates every destination line (CLFLUSH + \
+         MFENCE: the destination is not cached, as new pmem usually is). Destinations start on \
+         64-byte boundaries, regions of a batch cover 16 KiB; the timing ends with MFENCE. \
+         Modes: libpmem's default choice (`pmem_memcpy_persist`), forced temporal \
+         (`PMEM_F_MEM_TEMPORAL`) and forced non-temporal (`PMEM_F_MEM_NONTEMPORAL`). The floor \
+         of the default mode is the faster of the two floors in each round.\n\
+         - **Contenders**: ours through the free functions (`ours.free`), the pmem2-style \
+         function pointers (`ours.fn`), the detected `Flusher`/`Drainer` pair (`ours.pair`) and \
+         the concrete `Clwb`/`Sfence` types (`ours.concrete`); libpmem (`libpmem`, and \
+         `libpmem.split` = `pmem_flush` + `pmem_drain`); the floor.\n\n",
+    );
+
+    // Persist and flush.
+    for (group, title) in [
+        ("persist", "Persist of freshly written data"),
+        ("flush", "Flush alone (freshly written data, no drain)"),
+    ] {
+        if data.sizes(group, "fresh").is_empty() {
+            continue;
+        }
+        let ids = data.ids(group, "fresh");
+        let ours: Vec<&str> = ids
+            .iter()
+            .map(String::as_str)
+            .filter(|i| i.starts_with("ours"))
+            .collect();
+        let mut vs_lib = ours.clone();
+        vs_lib.extend(
+            ids.iter()
+                .map(String::as_str)
+                .filter(|i| *i == "libpmem.split"),
+        );
+        let mut vs_floor = ours.clone();
+        vs_floor.extend(
+            ids.iter()
+                .map(String::as_str)
+                .filter(|i| i.starts_with("libpmem")),
+        );
+        let plot = svg(
+            title,
+            &[
+                ratio_panel(&data, group, "fresh", 0, &vs_lib),
+                ratio_panel(&data, group, "fresh", 1, &vs_floor),
+            ],
+            2,
+        );
+        let file = out.join(format!("{group}.svg"));
+        std::fs::write(&file, plot)?;
+        let _ = writeln!(
+            md,
+            "## {title}\n\n![{title}]({})\n",
+            relative(&file, markdown)
+        );
+        md.push_str("Median nanoseconds per call:\n\n");
+        let mut cols = vec!["size".to_string(), "calls × rounds".to_string()];
+        cols.extend(ids.iter().cloned());
+        cols.extend([
+            "ours.free / libpmem".into(),
+            "ours.free / floor".into(),
+            "libpmem / floor".into(),
+        ]);
+        md.push_str(&table_header(&cols));
+        for size in data.sizes(group, "fresh") {
+            let r = |id: &str| data.get(group, "fresh", size, id);
+            let first = r(&ids[0]).expect("row");
+            let mut line = format!(
+                "| {} | {} × {} |",
+                fmt_size(size),
+                first.count,
+                first.rounds
+            );
+            for id in &ids {
+                let _ = write!(
+                    line,
+                    " {} |",
+                    r(id).map_or("–".into(), |x| fmt_ns(x.median))
+                );
+            }
+            let free = r("ours.free");
+            let _ = write!(
+                line,
+                " {} | {} | {} |",
+                free.map_or("–".into(), |x| fmt_ratio_iqr(x.vs_libpmem)),
+                free.map_or("–".into(), |x| fmt_ratio_iqr(x.vs_floor)),
+                r("libpmem").map_or("–".into(), |x| fmt_ratio(x.vs_floor[0])),
+            );
+            md.push_str(&line);
+            md.push('\n');
+        }
+        md.push_str("\nContenders: ");
+        let labels: Vec<String> = ids
+            .iter()
+            .filter_map(|id| {
+                data.get(group, "fresh", data.sizes(group, "fresh")[0], id)
+                    .map(|r| format!("`{id}` = {}", r.label))
+            })
+            .collect();
+        md.push_str(&labels.join("; "));
+        md.push_str(".\n\n");
+    }
+
+    // Overhead.
+    let modes = data.modes("overhead");
+    if !modes.is_empty() {
+        md.push_str("## Call overhead\n\nMedian nanoseconds per call (1000 calls per sample), ratios in parentheses are interquartile ranges over rounds:\n\n");
+        let cols: Vec<String> = [
+            "case",
+            "ours.free",
+            "ours.fn",
+            "ours.pair",
+            "ours.concrete",
+            "libpmem",
+            "libpmem.split",
+            "floor",
+            "ours.free / libpmem",
+            "ours.free / floor",
+            "ours.pair / ours.concrete",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect();
+        md.push_str(&table_header(&cols));
+        for mode in &modes {
+            let size = data.sizes("overhead", mode)[0];
+            let r = |id: &str| data.get("overhead", mode, size, id);
+            let mut line = format!("| {mode} |");
+            for id in &cols[1..8] {
+                let _ = write!(
+                    line,
+                    " {} |",
+                    r(id).map_or("–".into(), |x| fmt_ns(x.median))
+                );
+            }
+            let free = r("ours.free");
+            let _ = writeln!(
+                line,
+                " {} | {} | {} |",
+                free.map_or("–".into(), |x| fmt_ratio_iqr(x.vs_libpmem)),
+                free.map_or("–".into(), |x| fmt_ratio_iqr(x.vs_floor)),
+                r("ours.pair").map_or("–".into(), |x| fmt_ratio_iqr(x.vs_concrete)),
+            );
+            md.push_str(&line);
+        }
+        md.push_str(
+            "\nLabels: flush rows call `pmem_flush::flush_raw`, `get_flush_fn()`, \
+             `Flusher::flush_raw`, `Clwb::flush_raw`, `pmem_flush`, a bare CLWB; persist rows the \
+             persist forms; drain rows `pmem_flush::drain`, `get_drain_fn()`, `Drainer::drain`, \
+             `Sfence::drain`, `pmem_drain`, a bare SFENCE.\n\n",
+        );
+    }
+
+    // Copies.
+    for group in ["memcpy", "memset"] {
+        let modes = data.modes(group);
+        if modes.is_empty() {
+            continue;
+        }
+        let mut panels = Vec::new();
+        for mode in &modes {
+            let ids = data.ids(group, mode);
+            let mut vs_lib: Vec<&str> = ids
+                .iter()
+                .map(String::as_str)
+                .filter(|i| *i != "libpmem")
+                .collect();
+            vs_lib.sort_by_key(|i| !i.starts_with("ours"));
+            let vs_floor: Vec<&str> = ids
+                .iter()
+                .map(String::as_str)
+                .filter(|i| !i.starts_with("floor"))
+                .collect();
+            panels.push(ratio_panel(&data, group, mode, 0, &vs_lib));
+            panels.push(ratio_panel(&data, group, mode, 1, &vs_floor));
+        }
+        let title = format!("{group} to persistent memory");
+        let file = out.join(format!("{group}.svg"));
+        std::fs::write(&file, svg(&title, &panels, 2))?;
+        let _ = writeln!(
+            md,
+            "## {group}\n\n![{title}]({})\n",
+            relative(&file, markdown)
+        );
+        let has_ours = data
+            .rows
+            .iter()
+            .any(|r| r.group == group && r.id == "ours.free");
+        if !has_ours {
+            md.push_str(
+                "Our copy contenders are not in this run (the `ours-copy` feature of the \
+                 benchmark is off until `memcpy_persist` / `memset_persist` land, issue 4): \
+                 the tables show libpmem against the floor.\n\n",
+            );
+        }
+        for mode in &modes {
+            let ids = data.ids(group, mode);
+            let _ = writeln!(md, "### {group}, {mode}\n\nMedian nanoseconds per call:\n");
+            let mut cols = vec!["size".to_string(), "calls × rounds".to_string()];
+            cols.extend(ids.iter().cloned());
+            if has_ours {
+                cols.extend(["ours.free / libpmem".into(), "ours.free / floor".into()]);
+            }
+            cols.push("libpmem / floor".into());
+            md.push_str(&table_header(&cols));
+            for size in data.sizes(group, mode) {
+                let r = |id: &str| data.get(group, mode, size, id);
+                let first = r(&ids[0]).expect("row");
+                let mut line = format!(
+                    "| {} | {} × {} |",
+                    fmt_size(size),
+                    first.count,
+                    first.rounds
+                );
+                for id in &ids {
+                    let _ = write!(
+                        line,
+                        " {} |",
+                        r(id).map_or("–".into(), |x| fmt_ns(x.median))
+                    );
+                }
+                if has_ours {
+                    let free = r("ours.free");
+                    let _ = write!(
+                        line,
+                        " {} | {} |",
+                        free.map_or("–".into(), |x| fmt_ratio_iqr(x.vs_libpmem)),
+                        free.map_or("–".into(), |x| fmt_ratio_iqr(x.vs_floor)),
+                    );
+                }
+                let _ = writeln!(
+                    line,
+                    " {} |",
+                    r("libpmem").map_or("–".into(), |x| fmt_ratio_iqr(x.vs_floor))
+                );
+                md.push_str(&line);
+            }
+            let labels: Vec<String> = ids
+                .iter()
+                .filter_map(|id| {
+                    data.get(group, mode, data.sizes(group, mode)[0], id)
+                        .map(|r| format!("`{id}` = {}", r.label))
+                })
+                .collect();
+            let _ = writeln!(md, "\nContenders: {}.\n", labels.join("; "));
+        }
+    }
+
+    if let Ok(notes) = std::fs::read_to_string(NOTES) {
+        md.push_str(notes.trim_end());
+        md.push('\n');
+    }
+    std::fs::write(markdown, md)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_format() {
+        assert_eq!(fmt_size(64), "64 B");
+        assert_eq!(fmt_size(255), "255 B");
+        assert_eq!(fmt_size(4096), "4 KiB");
+        assert_eq!(fmt_size(64 << 20), "64 MiB");
+    }
+
+    #[test]
+    fn verdicts() {
+        assert_eq!(verdict([0.99, 0.98, 1.0], 1.0), "met");
+        assert!(verdict([1.01, 0.99, 1.02], 1.0).starts_with("within noise"));
+        assert_eq!(verdict([1.10, 1.05, 1.2], 1.0), "not met");
+        assert_eq!(verdict([f64::NAN; 3], 1.0), "pending");
+    }
+}
