@@ -299,6 +299,11 @@ impl Copier {
         unsafe {
             match plan.stores {
                 Stores::NonTemporal(nt) => non_temporal_memmove(nt, dst, src, len, wb, shift),
+                // Short copies inline: a handful of stores and one or two write-backs.
+                _ if len <= 64 => {
+                    small::move_block(dst, src, len);
+                    arch::write_back_range(wb, dst, len, shift);
+                }
                 _ => temporal::memmove(dst, src, len, wb, shift),
             }
         }
@@ -350,6 +355,10 @@ impl Copier {
         unsafe {
             match plan.stores {
                 Stores::NonTemporal(nt) => non_temporal_memset(nt, dst, pattern, len, wb, shift),
+                _ if len <= 64 => {
+                    small::set_block(dst, pattern, len);
+                    arch::write_back_range(wb, dst, len, shift);
+                }
                 _ => temporal::memset(dst, pattern, len, wb, shift),
             }
         }

@@ -26,6 +26,11 @@ use crate::selection::WriteBack;
 
 /// One instruction set's non-temporal stores of a whole 64-byte line.
 trait Line {
+    /// Lines copied per [`copy_block`](Line::copy_block): as many as the set's registers hold,
+    /// so that a block's loads are all in flight before its stores (a source in DRAM is read
+    /// at full speed only with many loads outstanding).
+    const BLOCK: usize = 1;
+
     /// Loads 64 bytes from `src`, then stores them to `dst` with non-temporal stores.
     ///
     /// # Safety
@@ -33,6 +38,17 @@ trait Line {
     /// The CPU supports the set; `src` readable and `dst` writable for 64 bytes; `dst` 64-byte
     /// aligned.
     unsafe fn copy(dst: *mut u8, src: *const u8);
+
+    /// Loads `BLOCK` lines from `src`, then stores them all to `dst`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Line::copy`], for `64 * BLOCK` bytes.
+    #[inline(always)]
+    unsafe fn copy_block(dst: *mut u8, src: *const u8) {
+        // SAFETY: the caller's contract; with `BLOCK == 1` this is one line.
+        unsafe { Self::copy(dst, src) }
+    }
 
     /// Stores the byte repeated in `pattern` to the 64 bytes at `dst`, non-temporally.
     ///
@@ -88,6 +104,22 @@ struct Sse2;
 
 #[cfg(target_feature = "sse2")]
 impl Line for Sse2 {
+    const BLOCK: usize = 4;
+
+    #[inline(always)]
+    unsafe fn copy_block(dst: *mut u8, src: *const u8) {
+        #[cfg(test)]
+        crate::arch::trace::non_temporal(super::NonTemporal::Sse2);
+        // SAFETY: as in `copy`, for 256 bytes: 16 registers loaded, then 16 stores.
+        unsafe {
+            let v: [__m128i; 16] =
+                core::array::from_fn(|i| _mm_loadu_si128(src.add(16 * i).cast()));
+            for (i, v) in v.into_iter().enumerate() {
+                _mm_stream_si128(dst.add(16 * i).cast(), v);
+            }
+        }
+    }
+
     #[inline(always)]
     unsafe fn copy(dst: *mut u8, src: *const u8) {
         #[cfg(test)]
@@ -137,6 +169,24 @@ unsafe fn avx_copy(dst: *mut u8, src: *const u8) {
     }
 }
 
+/// AVX block copy: 8 lines, 16 registers loaded, then 16 `VMOVNTDQ`.
+///
+/// # Safety
+///
+/// As for [`Line::copy`] with AVX, for 512 bytes.
+#[cfg(target_feature = "sse2")]
+#[target_feature(enable = "avx")]
+#[inline]
+unsafe fn avx_copy_block(dst: *mut u8, src: *const u8) {
+    // SAFETY: the caller's contract.
+    unsafe {
+        let v: [__m256i; 16] = core::array::from_fn(|i| _mm256_loadu_si256(src.add(32 * i).cast()));
+        for (i, v) in v.into_iter().enumerate() {
+            _mm256_stream_si256(dst.add(32 * i).cast(), v);
+        }
+    }
+}
+
 /// AVX line fill.
 ///
 /// # Safety
@@ -156,6 +206,16 @@ unsafe fn avx_fill(dst: *mut u8, pattern: u64) {
 
 #[cfg(target_feature = "sse2")]
 impl Line for Avx {
+    const BLOCK: usize = 8;
+
+    #[inline(always)]
+    unsafe fn copy_block(dst: *mut u8, src: *const u8) {
+        #[cfg(test)]
+        crate::arch::trace::non_temporal(super::NonTemporal::Avx);
+        // SAFETY: the caller's contract, AVX included.
+        unsafe { avx_copy_block(dst, src) }
+    }
+
     #[inline(always)]
     unsafe fn copy(dst: *mut u8, src: *const u8) {
         #[cfg(test)]
@@ -192,6 +252,24 @@ unsafe fn avx512f_copy(dst: *mut u8, src: *const u8) {
     }
 }
 
+/// AVX-512F block copy: 16 lines, 16 registers loaded, then 16 `VMOVNTDQ`.
+///
+/// # Safety
+///
+/// As for [`Line::copy`] with AVX-512F, for 1024 bytes.
+#[cfg(target_feature = "sse2")]
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn avx512f_copy_block(dst: *mut u8, src: *const u8) {
+    // SAFETY: the caller's contract.
+    unsafe {
+        let v: [__m512i; 16] = core::array::from_fn(|i| _mm512_loadu_si512(src.add(64 * i).cast()));
+        for (i, v) in v.into_iter().enumerate() {
+            _mm512_stream_si512(dst.add(64 * i).cast(), v);
+        }
+    }
+}
+
 /// AVX-512F line fill.
 ///
 /// # Safety
@@ -207,6 +285,16 @@ unsafe fn avx512f_fill(dst: *mut u8, pattern: u64) {
 
 #[cfg(target_feature = "sse2")]
 impl Line for Avx512f {
+    const BLOCK: usize = 16;
+
+    #[inline(always)]
+    unsafe fn copy_block(dst: *mut u8, src: *const u8) {
+        #[cfg(test)]
+        crate::arch::trace::non_temporal(super::NonTemporal::Avx512f);
+        // SAFETY: the caller's contract, AVX-512F included.
+        unsafe { avx512f_copy_block(dst, src) }
+    }
+
     #[inline(always)]
     unsafe fn copy(dst: *mut u8, src: *const u8) {
         #[cfg(test)]
@@ -336,14 +424,20 @@ unsafe fn memmove_with<L: Line>(
     let head = to_boundary(dst).min(len);
     let body_end = head + ((len - head) & !63);
     let tail = len - body_end;
+    let block = 64 * L::BLOCK;
     // SAFETY: every piece stays within `len`; lines start at `dst + head`, which is
     // 64-byte aligned; the caller's contract covers the rest. The order (forward unless `dst`
-    // lies inside the source) keeps overlapping moves correct, as in `temporal::memmove`.
+    // lies inside the source) keeps overlapping moves correct, as in `temporal::memmove`: each
+    // block or line loads all its bytes before storing any.
     unsafe {
         if dst.addr().wrapping_sub(src.addr()) >= len {
             move_block(dst, src, head);
             write_back_range(wb, dst, head, shift);
             let mut off = head;
+            while body_end - off >= block {
+                L::copy_block(dst.add(off), src.add(off));
+                off += block;
+            }
             while off < body_end {
                 L::copy(dst.add(off), src.add(off));
                 off += 64;
@@ -352,6 +446,10 @@ unsafe fn memmove_with<L: Line>(
         } else {
             move_tail(dst.add(body_end), src.add(body_end), tail, wb, shift, false);
             let mut off = body_end;
+            while off - head >= block {
+                off -= block;
+                L::copy_block(dst.add(off), src.add(off));
+            }
             while off > head {
                 off -= 64;
                 L::copy(dst.add(off), src.add(off));
