@@ -272,7 +272,9 @@ static_assertions::const_assert!(
 );
 
 impl Drainer {
-    /// This target's drain: SFENCE on x86-64 (also after CLFLUSH; libpmem2 does the same).
+    /// This target's drain: SFENCE on x86-64 (also after CLFLUSH; libpmem2 does the same),
+    /// `DSB SY` on AArch64, `phwsync` on 64-bit POWER, `fence iorw,iorw` on RISC-V, a
+    /// sequentially consistent atomic fence elsewhere.
     #[inline]
     pub const fn new() -> Drainer {
         Drainer { fence: arch::DRAIN }
@@ -372,6 +374,16 @@ mod fns {
             WriteBack::ClflushOpt => by_shift!(lines_fixed, WriteBack::ClflushOpt, shift),
             #[cfg(target_arch = "x86_64")]
             WriteBack::Clflush => by_shift!(lines_fixed, WriteBack::Clflush, shift),
+            #[cfg(target_arch = "aarch64")]
+            WriteBack::DcCvap => by_shift!(lines_fixed, WriteBack::DcCvap, shift),
+            #[cfg(target_arch = "aarch64")]
+            WriteBack::DcCvadp => by_shift!(lines_fixed, WriteBack::DcCvadp, shift),
+            #[cfg(target_arch = "aarch64")]
+            WriteBack::DcCvac => by_shift!(lines_fixed, WriteBack::DcCvac, shift),
+            #[cfg(target_arch = "powerpc64")]
+            WriteBack::Dcbstps => by_shift!(lines_fixed, WriteBack::Dcbstps, shift),
+            #[cfg(target_arch = "riscv64")]
+            WriteBack::CboClean => by_shift!(lines_fixed, WriteBack::CboClean, shift),
             _ => nothing,
         }
     }
@@ -386,6 +398,16 @@ mod fns {
             }
             #[cfg(target_arch = "x86_64")]
             WriteBack::Clflush => by_shift!(lines_then_drain_fixed, WriteBack::Clflush, shift),
+            #[cfg(target_arch = "aarch64")]
+            WriteBack::DcCvap => by_shift!(lines_then_drain_fixed, WriteBack::DcCvap, shift),
+            #[cfg(target_arch = "aarch64")]
+            WriteBack::DcCvadp => by_shift!(lines_then_drain_fixed, WriteBack::DcCvadp, shift),
+            #[cfg(target_arch = "aarch64")]
+            WriteBack::DcCvac => by_shift!(lines_then_drain_fixed, WriteBack::DcCvac, shift),
+            #[cfg(target_arch = "powerpc64")]
+            WriteBack::Dcbstps => by_shift!(lines_then_drain_fixed, WriteBack::Dcbstps, shift),
+            #[cfg(target_arch = "riscv64")]
+            WriteBack::CboClean => by_shift!(lines_then_drain_fixed, WriteBack::CboClean, shift),
             _ => drain_only,
         }
     }

@@ -227,7 +227,8 @@ pub enum Fence {
     Dsb = 2,
     /// POWER `phwsync` (`sync 4`; executes as `hwsync` before POWER10).
     Phwsync = 3,
-    /// RISC-V `FENCE rw,rw` (cbo.clean is ordered like a store).
+    /// RISC-V `FENCE iorw,iorw`: cbo.clean counts as W or O (by the block's physical memory
+    /// attributes), so both must be in the predecessor set.
     Fence = 4,
     /// Any other target: `core::sync::atomic::fence(SeqCst)`, which orders stores but knows
     /// nothing of persistence.
@@ -243,7 +244,7 @@ impl Fence {
             Fence::Sfence => "sfence",
             Fence::Dsb => "dsb sy",
             Fence::Phwsync => "phwsync",
-            Fence::Fence => "fence rw,rw",
+            Fence::Fence => "fence iorw,iorw",
             Fence::SeqCst => "atomic fence (SeqCst)",
         }
     }
