@@ -71,7 +71,7 @@ pub const fn decode_auxv(hwcap2: Option<u64>, dcache_block_size: Option<u64>) ->
 pub const fn decode_pvr(pvr: u32) -> Cpu {
     let version = pvr >> 16;
     let mut f = Features::empty();
-    if pvr >> 4 == 0x0F00_000 && pvr & 0xf >= 4 {
+    if pvr & !0xf == 0x0F00_0000 && pvr & 0xf >= 4 {
         f = f.union(Features::DCBF);
         if pvr & 0xf >= 6 {
             f = f.union(Features::POWER_ISA_3_1);
