@@ -121,10 +121,12 @@ pub(crate) mod tests {
             0x8444_c004,
             (0x11_9ffb, 0),
         ),
+        // At EL1 `max` has the same DPB but other fields (and 64-byte lines) differ from user
+        // mode; its hwcaps are the user-mode ones.
         rec(
             "max (EL1): DPB 2",
-            0x0011_1011_0121_1012,
-            0x8003_8003,
+            0x0011_1111_0121_1012,
+            0x8444_c004,
             (0xecff_fffb, 0x7f87_7fff),
         ),
     ];
