@@ -532,6 +532,49 @@ mod tests {
     }
 
     #[test]
+    fn counts_per_granularity_with_128_byte_blocks() {
+        // POWER's block size, on whatever CPU runs the tests: same walks, half the steps of 64.
+        let buf = vec![0u8; 1000];
+        let detected = Cpu::detect();
+        let fence = Drainer::new().fence();
+        for offset in [0usize, 1, 127, 128, 129] {
+            let range = &buf[offset..];
+            let lines = crate::lines::line_count(range.as_ptr().addr(), range.len(), 7);
+            for granularity in [Granularity::CacheLine, Granularity::Byte] {
+                let sel = Selection::new(
+                    &Cpu {
+                        features: detected.features,
+                        line_size: 128,
+                    },
+                    Config::new().granularity(granularity),
+                );
+                // SAFETY: this CPU's own instructions on mapped memory. A 128-byte step may skip
+                // lines of a CPU with smaller ones, which weakens durability only; this test
+                // counts steps.
+                let f = unsafe { Flusher::new_unchecked(&sel) };
+                assert_eq!(f.line_size(), 128);
+                let walk = |kind| match kind {
+                    WriteBack::None => vec![],
+                    kind => vec![Step::WriteBack(kind, lines)],
+                };
+                let flushed = record(|| f.flush(range));
+                let persisted = record(|| f.persist(range));
+                let deep = record(|| f.deep_flush(range));
+                let mut want_persist = walk(sel.flush());
+                want_persist.push(Step::Fence(fence));
+                let mut want_deep = walk(sel.deep_flush());
+                want_deep.push(Step::Fence(fence));
+                assert_eq!(flushed, walk(sel.flush()), "{granularity:?} at {offset}");
+                assert_eq!(persisted, want_persist, "{granularity:?} at {offset}");
+                assert_eq!(deep, want_deep, "{granularity:?} at {offset}");
+                if granularity == Granularity::Byte {
+                    assert!(flushed.is_empty());
+                }
+            }
+        }
+    }
+
+    #[test]
     fn zero_length_touches_nothing_but_persist_still_drains() {
         let f = Flusher::new(Config::new());
         let fence = f.drainer().fence();
