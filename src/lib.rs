@@ -80,6 +80,16 @@
     clippy::undocumented_unsafe_blocks,
     clippy::missing_safety_doc
 )]
+// Targets without a backend keep the dispatch machinery with nothing to dispatch to.
+#![cfg_attr(
+    not(any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "powerpc64",
+        target_arch = "riscv64"
+    )),
+    allow(dead_code, unused_imports, unused_macros, unused_variables)
+)]
 #![warn(
     missing_debug_implementations,
     rust_2018_idioms,
