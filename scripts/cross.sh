@@ -202,7 +202,14 @@ disasm() {
     if [ -n "$bin" ]; then
         riscv64-linux-gnu-objdump -d "$bin" >"$d/rv"
         local cbo
-        cbo=$(body "$d/rv" probe_cbo_clean | awk '{ w = strtonum("0x" $2); if (and(w, 0xfff07fff) == 0x0010200f) print $2 }' | head -1)
+        cbo=""
+        local w
+        for w in $(body "$d/rv" probe_cbo_clean | awk 'length($2) == 8 && $2 ~ /^[0-9a-f]+$/ { print $2 }'); do
+            if (((16#$w & 0xfff07fff) == 0x0010200f)); then
+                cbo=$w
+                break
+            fi
+        done
         if [ -n "$cbo" ]; then
             echo "  riscv64 probe_cbo_clean: cbo.clean as 0x$cbo (rs1 = x$(((0x$cbo >> 15) & 31)))"
         else
