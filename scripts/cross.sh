@@ -192,8 +192,8 @@ disasm() {
     bin=$(arch_test_binary powerpc64le-unknown-linux-gnu "$TD/user")
     if [ -n "$bin" ]; then
         powerpc64le-linux-gnu-objdump -d "$bin" >"$d/ppc"
-        expect_in "$d/ppc" "powerpc64le (emulator build)" probe_dcbstps 'dcbf\s' '!dcbstps'
-        expect_in "$d/ppc" "powerpc64le (emulator build)" probe_phwsync '\s(sync|hwsync)(\s|$)' '!phwsync'
+        expect_in "$d/ppc" "powerpc64le (emulator build)" probe_dcbstps '\sdcbf\s' '!\sdcbstps\s'
+        expect_in "$d/ppc" "powerpc64le (emulator build)" probe_phwsync '\s(sync|hwsync)(\s|$)' '!\sphwsync'
     else
         fail "no powerpc64le test binary (run the user step first)"
     fi
