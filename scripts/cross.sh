@@ -4,7 +4,8 @@
 #
 #   1. build the library for x86_64-unknown-none (SSE off), aarch64-unknown-none (also with
 #      --cfg pmem_flush_el0), aarch64-unknown-none-softfloat, riscv64gc-unknown-none-elf,
-#      powerpc64le-unknown-linux-gnu and thumbv7em-none-eabihf, warnings denied;
+#      powerpc64le-unknown-linux-gnu and thumbv7em-none-eabihf, warnings denied; document the
+#      three backends' targets with rustdoc warnings denied;
 #   2. run the whole test suite (with and without `std`) and the detect example under
 #      qemu-user for aarch64 (-cpu cortex-a57), powerpc64le (-cpu power10) and riscv64gc;
 #   3. disassemble what was built and check each backend's instructions;
@@ -82,6 +83,16 @@ builds() {
             esac
         else
             fail "build $t $cfg"
+        fi
+    done
+
+    section "docs for the backend targets, warnings (broken links included) denied"
+    for t in aarch64-unknown-none powerpc64le-unknown-linux-gnu riscv64gc-unknown-none-elf; do
+        if RUSTDOCFLAGS="-D warnings" dcargo doc -q --no-deps -Zbuild-std=core --target "$t" \
+            --target-dir "$TD/doc"; then
+            echo "documented: $t"
+        else
+            fail "docs for $t"
         fi
     done
 }
