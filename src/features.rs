@@ -100,7 +100,7 @@ impl Cpu {
     ///   above, unless built with `--cfg pmem_flush_el0`); with the `std` feature, the OS's view
     ///   (`is_aarch64_feature_detected!("dpb")`, `("dpb2")`); otherwise DC CVAC only, and the
     ///   caller may pass more (see [`aarch64`]). User space reads CTR_EL0 only on systems known
-    ///   to allow it and DC CVAC at EL0 (Linux, Android, FreeBSD, Apple); elsewhere it reports
+    ///   to allow it and DC CVAC at EL0 (Linux, Android, FreeBSD); elsewhere it reports
     ///   no write-back.
     /// - 64-bit POWER: `dcbstps` with 128-byte blocks ([`powerpc64::ASSUMED`]); with the `std`
     ///   feature on Linux, the auxiliary vector's `AT_HWCAP2` and `AT_DCACHEBSIZE`.

@@ -14,7 +14,7 @@ use crate::features::Features;
 ///
 /// Manual: Arm ARM (DDI 0487), C5.3 "DC CVAC, Data or unified Cache line Clean by VA to PoC";
 /// every ARMv8 CPU. Emitted as `sys #3, c7, c10, #1, Xt`. At EL0 it needs SCTLR_EL1.UCI set by
-/// the OS (Linux, Android, FreeBSD and Apple systems set it).
+/// the OS (Linux, Android and FreeBSD set it).
 ///
 /// # Safety
 ///

@@ -27,8 +27,8 @@ pub unsafe fn read_id_aa64isar1_el1() -> u64 {
 ///
 /// # Safety
 ///
-/// Must run at EL1 or above, or at EL0 where the OS set SCTLR_EL1.UCT (Linux, Android, FreeBSD
-/// and Apple systems do, or emulate the read); anywhere else the read traps.
+/// Must run at EL1 or above, or at EL0 where the OS set SCTLR_EL1.UCT (Linux, Android and
+/// FreeBSD do, or emulate the read); anywhere else the read traps.
 #[inline]
 pub unsafe fn read_ctr_el0() -> u64 {
     let v: u64;
