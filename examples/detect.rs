@@ -20,6 +20,15 @@ fn main() {
         "registers: {:x?}",
         pmem_flush::arch::x86_64::read_registers()
     );
+    #[cfg(all(
+        target_arch = "aarch64",
+        any(target_os = "linux", target_os = "android")
+    ))]
+    println!(
+        "registers (MRS at EL0, emulated by Linux): {:x?}",
+        // SAFETY: Linux emulates EL0 reads of the ID registers and sets SCTLR_EL1.UCT.
+        unsafe { pmem_flush::arch::aarch64::read_registers() }
+    );
     let cpu = Cpu::detect();
     println!("features:  {:?}", cpu.features);
     println!("line size: {} bytes", cpu.line_size);
@@ -30,7 +39,13 @@ fn main() {
 
     #[cfg(feature = "std")]
     match pmem_flush::cross_check() {
-        Ok(compared) => println!("cross-check with std: agrees on {compared:?}"),
+        Ok(compared) if compared.is_empty() => {
+            println!("cross-check with std: the standard library reports nothing to compare here")
+        }
+        Ok(compared) => println!(
+            "cross-check with std: agrees on {compared:?} (both see {:?})",
+            Cpu::detect().features.intersection(compared)
+        ),
         Err(mismatch) => {
             println!("cross-check with std: DISAGREES: {mismatch}");
             failures += 1;
@@ -109,6 +124,36 @@ fn main() {
             &format!("concrete types this CPU has: {}", ran.join(", ")),
             intact(&buf),
         );
+    }
+
+    #[cfg(target_arch = "aarch64")]
+    {
+        use pmem_flush::arch::aarch64::{DcCvac, DcCvadp, DcCvap};
+        let mut ran = Vec::new();
+        if let Some(f) = DcCvadp::new() {
+            f.flush(&buf);
+            ran.push("dc cvadp");
+        }
+        if let Some(f) = DcCvap::new() {
+            f.flush(&buf);
+            ran.push("dc cvap");
+        }
+        if let Some(f) = DcCvac::new() {
+            f.flush(&buf);
+            ran.push("dc cvac");
+        }
+        pmem_flush::drain();
+        check(
+            &format!("concrete types this CPU has: {}", ran.join(", ")),
+            intact(&buf),
+        );
+    }
+
+    #[cfg(target_arch = "powerpc64")]
+    if let Some(f) = pmem_flush::arch::powerpc64::Dcbstps::new() {
+        f.flush(&buf);
+        pmem_flush::drain();
+        check("concrete type: dcbstps", intact(&buf));
     }
 
     // Persistent copies on every store path this CPU has: forced non-temporal, forced

@@ -4,6 +4,9 @@
 //! of every architecture is tested on any host from recorded register values. The thin reads
 //! that feed the decoders live in `crate::arch`.
 
+pub mod aarch64;
+pub mod powerpc64;
+pub mod riscv64;
 pub mod x86;
 
 use bitflags::bitflags;
@@ -103,6 +106,17 @@ impl Cpu {
     ///
     /// - x86-64: CPUID and, when the OS enabled XSAVE, XGETBV. Vector features are reported
     ///   only when this build may use vector registers (kernel targets with SSE off get none).
+    /// - AArch64: CTR_EL0 for the line size. ID_AA64ISAR1_EL1 (FEAT_DPB, FEAT_DPB2) only in
+    ///   bare-metal and kernel builds (`target_os = "none"` or `"uefi"`, which run at EL1 or
+    ///   above, unless built with `--cfg pmem_flush_el0`); with the `std` feature, the OS's view
+    ///   (`is_aarch64_feature_detected!("dpb")`, `("dpb2")`); otherwise DC CVAC only, and the
+    ///   caller may pass more (see [`aarch64`]). User space reads CTR_EL0 only on systems known
+    ///   to allow it and DC CVAC at EL0 (Linux, Android, FreeBSD); elsewhere it reports
+    ///   no write-back.
+    /// - 64-bit POWER: `dcbstps` with 128-byte blocks ([`powerpc64::ASSUMED`]); with the `std`
+    ///   feature on Linux, the auxiliary vector's `AT_HWCAP2` and `AT_DCACHEBSIZE`.
+    /// - RISC-V: nothing can be asked, so no write-back ([`Cpu::NONE`]); the embedder passes
+    ///   Zicbom and the block size in ([`riscv64::zicbom`]).
     /// - Other targets: no write-back instruction ([`Cpu::NONE`]).
     ///
     /// This reads registers every call; the crate's free functions cache their selection.

@@ -202,7 +202,7 @@ impl WriteBack {
             WriteBack::DcCvac => "every ARMv8 CPU",
             WriteBack::DcCvap => "ID_AA64ISAR1_EL1.DPB >= 1",
             WriteBack::DcCvadp => "ID_AA64ISAR1_EL1.DPB >= 2",
-            WriteBack::Dcbstps => "every 64-bit POWER CPU (dcbf there)",
+            WriteBack::Dcbstps => "POWER8 or later; dcbf before POWER10",
             WriteBack::CboClean => "Zicbom, as the embedder says",
         }
     }
@@ -228,7 +228,8 @@ pub enum Fence {
     Dsb = 2,
     /// POWER `phwsync` (`sync 4`; executes as `hwsync` before POWER10).
     Phwsync = 3,
-    /// RISC-V `FENCE rw,rw` (cbo.clean is ordered like a store).
+    /// RISC-V `FENCE iorw,iorw`: cbo.clean counts as W or O (by the block's physical memory
+    /// attributes), so both must be in the predecessor set.
     Fence = 4,
     /// Any other target: `core::sync::atomic::fence(SeqCst)`, which orders stores but knows
     /// nothing of persistence.
@@ -244,7 +245,7 @@ impl Fence {
             Fence::Sfence => "sfence",
             Fence::Dsb => "dsb sy",
             Fence::Phwsync => "phwsync",
-            Fence::Fence => "fence rw,rw",
+            Fence::Fence => "fence iorw,iorw",
             Fence::SeqCst => "atomic fence (SeqCst)",
         }
     }
@@ -623,6 +624,15 @@ impl fmt::Display for Selection {
         if self.best == WriteBack::DcCvac {
             f.write_str("\nnote: DC CVAC cleans to the Point of Coherency, which may stop short of persistence")?;
         }
+        if self.arch == Arch::PowerPc64
+            && self.best == WriteBack::Dcbstps
+            && !cpu.contains(Features::POWER_ISA_3_1)
+        {
+            f.write_str("\nnote: before POWER10 (ISA 3.1) dcbstps executes as dcbf (write back and invalidate) and phwsync as hwsync")?;
+        }
+        if self.arch == Arch::RiscV64 && !cpu.contains(Features::CBO_CLEAN) {
+            f.write_str("\nnote: no register reports Zicbom or the block size: without the embedder's word there is no write-back instruction, and flush does nothing")?;
+        }
         Ok(())
     }
 }
@@ -779,6 +789,261 @@ mod tests {
 
         let none = Selection::for_arch(Arch::Other, &cpu, Config::new());
         assert!(format!("{none}").contains("none known for this architecture"));
+    }
+
+    fn cpu(features: Features, line_size: usize) -> Cpu {
+        Cpu {
+            features,
+            line_size,
+        }
+    }
+
+    #[test]
+    fn aarch64_dpb_levels_and_every_mask() {
+        use Features as F;
+        use WriteBack::{DcCvac as Cvac, DcCvadp as Cvadp, DcCvap as Cvap, None as No};
+        let dpb0 = F::DC_CVAC;
+        let dpb1 = dpb0 | F::DC_CVAP;
+        let dpb2 = dpb1 | F::DC_CVADP;
+        let masks = [
+            F::empty(),
+            F::DC_CVADP,
+            F::DC_CVAP,
+            F::DC_CVAP | F::DC_CVADP,
+            F::DC_CVAC,
+            dpb2,
+        ];
+        // (features, (flush, deep flush) under each mask above)
+        let table = [
+            (
+                dpb0,
+                [
+                    (Cvac, Cvac),
+                    (Cvac, Cvac),
+                    (Cvac, Cvac),
+                    (Cvac, Cvac),
+                    (No, No),
+                    (No, No),
+                ],
+            ),
+            (
+                dpb1,
+                [
+                    (Cvap, Cvap),
+                    (Cvap, Cvap),
+                    (Cvac, Cvac),
+                    (Cvac, Cvac),
+                    (Cvap, Cvap),
+                    (No, No),
+                ],
+            ),
+            (
+                dpb2,
+                [
+                    (Cvap, Cvadp),
+                    (Cvap, Cvap),
+                    (Cvac, Cvadp),
+                    (Cvac, Cvac),
+                    (Cvap, Cvadp),
+                    (No, No),
+                ],
+            ),
+        ];
+        for (features, picks) in table {
+            for (mask, (flush, deep)) in masks.into_iter().zip(picks) {
+                let config = Config::new().disable(mask);
+                let sel = Selection::for_arch(Arch::AArch64, &cpu(features, 64), config);
+                assert_eq!(
+                    (sel.flush(), sel.deep_flush()),
+                    (flush, deep),
+                    "{features:?} - {mask:?}"
+                );
+                assert_eq!(sel.drain(), Fence::Dsb);
+                let text = format!("{sel}");
+                assert_eq!(
+                    text.contains("DC CVAC cleans to the Point of Coherency"),
+                    flush == Cvac,
+                    "{text}"
+                );
+                // Byte granularity: nothing to flush, deep flush unchanged, still a DSB.
+                let byte = Selection::for_arch(
+                    Arch::AArch64,
+                    &cpu(features, 64),
+                    config.granularity(Granularity::Byte),
+                );
+                assert_eq!((byte.flush(), byte.deep_flush()), (No, deep));
+                assert_eq!(byte.drain(), Fence::Dsb);
+            }
+        }
+    }
+
+    #[test]
+    fn aarch64_recorded_cpus_select_expected_instructions() {
+        use crate::features::aarch64::{decode, tests::RECORDED};
+        for r in &RECORDED {
+            let sel = Selection::for_arch(Arch::AArch64, &decode(&r.regs), Config::new());
+            let dpb = r.regs.id_aa64isar1_el1 & 0xf;
+            let want = match dpb {
+                0 => (WriteBack::DcCvac, WriteBack::DcCvac),
+                1 => (WriteBack::DcCvap, WriteBack::DcCvap),
+                _ => (WriteBack::DcCvap, WriteBack::DcCvadp),
+            };
+            assert_eq!((sel.flush(), sel.deep_flush()), want, "{}", r.name);
+            assert_eq!(
+                sel.line_size(),
+                4 << ((r.regs.ctr_el0 >> 16) & 0xf),
+                "{}",
+                r.name
+            );
+        }
+        // The three models the bare-metal example runs, as its output must read.
+        let text = |isar1| {
+            let regs = crate::features::aarch64::Registers {
+                id_aa64isar1_el1: isar1,
+                ctr_el0: 0x8444_c004,
+            };
+            format!(
+                "{}",
+                Selection::for_arch(Arch::AArch64, &decode(&regs), Config::new())
+            )
+        };
+        let max = text(0x0011_1111_0121_1012);
+        assert!(
+            max.contains("flush:      dc cvap per 64-byte line"),
+            "{max}"
+        );
+        assert!(
+            max.contains("deep flush: dc cvadp per 64-byte line, then dsb sy"),
+            "{max}"
+        );
+        let a57 = text(0);
+        assert!(
+            a57.contains("flush:      dc cvac per 64-byte line"),
+            "{a57}"
+        );
+        assert!(a57.contains("may stop short of persistence"), "{a57}");
+    }
+
+    #[test]
+    fn power_table() {
+        use Features as F;
+        let cases = [
+            (F::empty(), F::empty(), WriteBack::None, false),
+            (F::DCBF, F::empty(), WriteBack::Dcbstps, true),
+            (
+                F::DCBF | F::POWER_ISA_3_1,
+                F::empty(),
+                WriteBack::Dcbstps,
+                false,
+            ),
+            (F::DCBF | F::POWER_ISA_3_1, F::DCBF, WriteBack::None, false),
+            (F::DCBF, F::POWER_ISA_3_1, WriteBack::Dcbstps, true),
+        ];
+        for (features, mask, want, pre_power10_note) in cases {
+            let sel = Selection::for_arch(
+                Arch::PowerPc64,
+                &cpu(features, 128),
+                Config::new().disable(mask),
+            );
+            assert_eq!(
+                (sel.flush(), sel.deep_flush()),
+                (want, want),
+                "{features:?} - {mask:?}"
+            );
+            assert_eq!(sel.drain(), Fence::Phwsync);
+            assert_eq!(sel.line_size(), 128);
+            let text = format!("{sel}");
+            assert_eq!(
+                text.contains("note: before POWER10"),
+                pre_power10_note,
+                "{text}"
+            );
+            if want == WriteBack::Dcbstps {
+                assert!(
+                    text.contains("flush:      dcbstps per 128-byte line"),
+                    "{text}"
+                );
+            }
+        }
+        // The default assumption: dcbstps per 128-byte block, phwsync.
+        let sel = Selection::for_arch(
+            Arch::PowerPc64,
+            &crate::features::powerpc64::ASSUMED,
+            Config::new().granularity(Granularity::Byte),
+        );
+        assert_eq!(
+            (sel.flush(), sel.deep_flush()),
+            (WriteBack::None, WriteBack::Dcbstps)
+        );
+        assert_eq!(Fence::Phwsync.mnemonic(), "phwsync");
+    }
+
+    #[test]
+    fn riscv_needs_the_embedders_word() {
+        use crate::features::riscv64::zicbom;
+        // Nothing said: no write-back, and the selection says so plainly.
+        let none = Selection::for_arch(Arch::RiscV64, &Cpu::NONE, Config::new());
+        assert_eq!(
+            (none.flush(), none.deep_flush()),
+            (WriteBack::None, WriteBack::None)
+        );
+        assert_eq!(none.drain(), Fence::Fence);
+        let text = format!("{none}");
+        assert!(
+            text.contains("flush:      nothing: no write-back instruction is available"),
+            "{text}"
+        );
+        assert!(text.contains("cbo.clean   absent"), "{text}");
+        assert!(text.contains("no register reports Zicbom"), "{text}");
+        assert!(text.contains("drain:      fence iorw,iorw"), "{text}");
+        // Zicbom with the block size the platform reports.
+        for block in [32, 64, 128] {
+            let sel = Selection::for_arch(Arch::RiscV64, &zicbom(Some(block)), Config::new());
+            assert_eq!(
+                (sel.flush(), sel.deep_flush()),
+                (WriteBack::CboClean, WriteBack::CboClean)
+            );
+            assert_eq!(sel.line_size(), block);
+            assert!(!format!("{sel}").contains("note:"));
+        }
+        // Masked, or byte granularity.
+        let masked = Selection::for_arch(
+            Arch::RiscV64,
+            &zicbom(Some(64)),
+            Config::new().disable(Features::CBO_CLEAN),
+        );
+        assert_eq!(masked.flush(), WriteBack::None);
+        let byte = Selection::for_arch(
+            Arch::RiscV64,
+            &zicbom(Some(64)),
+            Config::new().granularity(Granularity::Byte),
+        );
+        assert_eq!(
+            (byte.flush(), byte.deep_flush()),
+            (WriteBack::None, WriteBack::CboClean)
+        );
+    }
+
+    #[test]
+    fn caller_supplied_features_of_another_architecture_do_nothing() {
+        use Features as F;
+        let everything = cpu(F::all(), 64);
+        let picks = [
+            (Arch::AArch64, WriteBack::DcCvap, WriteBack::DcCvadp),
+            (Arch::PowerPc64, WriteBack::Dcbstps, WriteBack::Dcbstps),
+            (Arch::RiscV64, WriteBack::CboClean, WriteBack::CboClean),
+            (Arch::X86_64, WriteBack::Clwb, WriteBack::Clwb),
+        ];
+        for (arch, flush, deep) in picks {
+            let sel = Selection::for_arch(arch, &everything, Config::new());
+            assert_eq!((sel.flush(), sel.deep_flush()), (flush, deep), "{arch:?}");
+            assert_eq!(sel.cpu().features, arch.features(), "{arch:?}");
+            // Only this architecture's own features help it.
+            let foreign = cpu(F::all().difference(arch.features()), 64);
+            let sel = Selection::for_arch(arch, &foreign, Config::new());
+            assert_eq!(sel.flush(), WriteBack::None, "{arch:?}");
+            assert!(sel.cpu().features.is_empty());
+        }
     }
 
     #[test]

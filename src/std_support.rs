@@ -75,14 +75,19 @@ impl fmt::Display for FeatureMismatch {
 
 impl std::error::Error for FeatureMismatch {}
 
-/// Compares [`Cpu::detect`] with `std::arch::is_x86_feature_detected!` for the features both
-/// know, and returns which ones they were compared on.
+/// Compares this crate's own reading of the hardware with the standard library's feature
+/// detection for the features both know, and returns which ones they were compared on.
 ///
-/// On x86-64 those are SSE2, AVX and AVX-512F: the ones whose detection depends on the OS
-/// having enabled register state, where PMDK went wrong. The standard library has no CLWB or
-/// CLFLUSHOPT query. Elsewhere nothing is compared yet.
+/// - x86-64: [`Cpu::detect`] against `is_x86_feature_detected!` on SSE2, AVX and AVX-512F: the
+///   ones whose detection depends on the OS having enabled register state, where PMDK went
+///   wrong. The standard library has no CLWB or CLFLUSHOPT query.
+/// - AArch64 Linux: ID_AA64ISAR1_EL1 read directly (Linux emulates the EL0 read) and decoded,
+///   against `is_aarch64_feature_detected!("dpb")` and `("dpb2")` (the kernel's hardware
+///   capabilities) on DC CVAP and DC CVADP. ([`Cpu::detect`] itself uses the standard
+///   library's view in `std` builds, so comparing it would prove nothing.)
+/// - Elsewhere nothing is compared.
 pub fn cross_check() -> Result<Features, FeatureMismatch> {
-    let ours = Cpu::detect().features;
+    let ours = own_reading();
     let (compared, std_view) = std_view();
     let ours = ours.intersection(compared);
     if ours == std_view {
@@ -92,6 +97,26 @@ pub fn cross_check() -> Result<Features, FeatureMismatch> {
             only_ours: ours.difference(std_view),
             only_std: std_view.difference(ours),
         })
+    }
+}
+
+/// This crate's reading of the hardware, independent of the standard library's.
+fn own_reading() -> Features {
+    #[cfg(all(
+        target_arch = "aarch64",
+        any(target_os = "linux", target_os = "android")
+    ))]
+    {
+        // SAFETY: Linux emulates EL0 reads of the ID registers and sets SCTLR_EL1.UCT.
+        let regs = unsafe { crate::arch::aarch64::read_registers() };
+        crate::features::aarch64::decode(&regs).features
+    }
+    #[cfg(not(all(
+        target_arch = "aarch64",
+        any(target_os = "linux", target_os = "android")
+    )))]
+    {
+        Cpu::detect().features
     }
 }
 
@@ -116,7 +141,64 @@ fn std_view() -> (Features, Features) {
             }
         }
     }
+    #[cfg(all(
+        target_arch = "aarch64",
+        any(target_os = "linux", target_os = "android")
+    ))]
+    {
+        let pairs = [
+            (
+                Features::DC_CVAP,
+                std::arch::is_aarch64_feature_detected!("dpb"),
+            ),
+            (
+                Features::DC_CVADP,
+                std::arch::is_aarch64_feature_detected!("dpb2"),
+            ),
+        ];
+        for (feature, detected) in pairs {
+            compared |= feature;
+            if detected {
+                seen |= feature;
+            }
+        }
+    }
     (compared, seen)
+}
+
+/// Linux's auxiliary-vector entry types this crate reads.
+const AT_DCACHEBSIZE: u64 = 19;
+const AT_HWCAP2: u64 = 26;
+
+/// The value of entry `key` in an auxiliary vector as `/proc/self/auxv` holds it: pairs of
+/// native-endian words (type, value), ended by type 0.
+fn auxv_entry(auxv: &[u8], key: u64) -> Option<u64> {
+    const W: usize = core::mem::size_of::<usize>();
+    let word = |chunk: &[u8]| {
+        let mut b = [0u8; W];
+        b.copy_from_slice(chunk);
+        usize::from_ne_bytes(b) as u64
+    };
+    for pair in auxv.chunks_exact(2 * W) {
+        let (k, v) = (word(&pair[..W]), word(&pair[W..]));
+        if k == 0 {
+            break;
+        }
+        if k == key {
+            return Some(v);
+        }
+    }
+    None
+}
+
+/// `AT_HWCAP2` and `AT_DCACHEBSIZE` from `/proc/self/auxv`, or `None` when it cannot be read.
+#[allow(dead_code)]
+pub(crate) fn auxv_power() -> Option<(Option<u64>, Option<u64>)> {
+    let auxv = std::fs::read("/proc/self/auxv").ok()?;
+    Some((
+        auxv_entry(&auxv, AT_HWCAP2),
+        auxv_entry(&auxv, AT_DCACHEBSIZE),
+    ))
 }
 
 #[cfg(test)]
@@ -203,6 +285,38 @@ mod tests {
         let compared = cross_check().unwrap_or_else(|m| panic!("{m}"));
         if cfg!(target_arch = "x86_64") {
             assert_eq!(compared, Features::SSE2 | Features::AVX | Features::AVX512F);
+        }
+        if cfg!(all(target_arch = "aarch64", target_os = "linux")) {
+            assert_eq!(compared, Features::DC_CVAP | Features::DC_CVADP);
+        }
+    }
+
+    #[test]
+    fn auxv_entries_are_found_by_type() {
+        let mut auxv = std::vec::Vec::new();
+        for (k, v) in [
+            (6u64, 4096u64),
+            (AT_HWCAP2, 0x8ee6_0000),
+            (AT_DCACHEBSIZE, 128),
+            (0, 0),
+        ] {
+            auxv.extend_from_slice(&(k as usize).to_ne_bytes());
+            auxv.extend_from_slice(&(v as usize).to_ne_bytes());
+        }
+        // Entries after the terminator are not read.
+        auxv.extend_from_slice(&(33usize).to_ne_bytes());
+        auxv.extend_from_slice(&(1usize).to_ne_bytes());
+        assert_eq!(auxv_entry(&auxv, AT_HWCAP2), Some(0x8ee6_0000));
+        assert_eq!(auxv_entry(&auxv, AT_DCACHEBSIZE), Some(128));
+        assert_eq!(auxv_entry(&auxv, 33), None);
+        assert_eq!(
+            auxv_entry(&auxv[..7], 6),
+            None,
+            "a cut vector yields nothing"
+        );
+        if cfg!(all(target_arch = "powerpc64", target_os = "linux")) {
+            let (hwcap2, _) = auxv_power().expect("/proc/self/auxv");
+            assert!(hwcap2.is_some(), "Linux on POWER always passes AT_HWCAP2");
         }
     }
 }

@@ -70,6 +70,15 @@ cfg_if::cfg_if! {
     if #[cfg(target_arch = "x86_64")] {
         pub mod x86_64;
         use x86_64 as native;
+    } else if #[cfg(target_arch = "aarch64")] {
+        pub mod aarch64;
+        use aarch64 as native;
+    } else if #[cfg(target_arch = "powerpc64")] {
+        pub mod powerpc64;
+        use powerpc64 as native;
+    } else if #[cfg(target_arch = "riscv64")] {
+        pub mod riscv64;
+        use riscv64 as native;
     } else {
         mod fallback;
         use fallback as native;
@@ -109,6 +118,16 @@ pub(crate) unsafe fn write_back_range(kind: WriteBack, addr: *const u8, len: usi
         WriteBack::ClflushOpt => walk!(x86_64::clflushopt),
         #[cfg(target_arch = "x86_64")]
         WriteBack::Clflush => walk!(x86_64::clflush),
+        #[cfg(target_arch = "aarch64")]
+        WriteBack::DcCvap => walk!(aarch64::dc_cvap),
+        #[cfg(target_arch = "aarch64")]
+        WriteBack::DcCvadp => walk!(aarch64::dc_cvadp),
+        #[cfg(target_arch = "aarch64")]
+        WriteBack::DcCvac => walk!(aarch64::dc_cvac),
+        #[cfg(target_arch = "powerpc64")]
+        WriteBack::Dcbstps => walk!(powerpc64::dcbstps),
+        #[cfg(target_arch = "riscv64")]
+        WriteBack::CboClean => walk!(riscv64::cbo_clean),
         _ => {}
     }
 }
@@ -124,6 +143,12 @@ pub(crate) fn fence(kind: Fence) {
     match kind {
         #[cfg(target_arch = "x86_64")]
         Fence::Sfence => x86_64::sfence(),
+        #[cfg(target_arch = "aarch64")]
+        Fence::Dsb => aarch64::dsb_sy(),
+        #[cfg(target_arch = "powerpc64")]
+        Fence::Phwsync => powerpc64::phwsync(),
+        #[cfg(target_arch = "riscv64")]
+        Fence::Fence => riscv64::fence_iorw(),
         Fence::SeqCst => core::sync::atomic::fence(core::sync::atomic::Ordering::SeqCst),
         _ => {}
     }

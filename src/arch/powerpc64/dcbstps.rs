@@ -1,0 +1,45 @@
+//! dcbstps: data cache block store to persistent storage (`dcbf` with L = 6).
+
+use core::arch::asm;
+
+use crate::features::Features;
+
+/// Writes the cache block containing `line` back to persistent storage.
+///
+/// On POWER10 (ISA 3.1) this is `dcbstps`: the block is written back to the persistence
+/// domain and may stay cached. POWER8 and POWER9 execute the same encoding as `dcbf` (write
+/// back and invalidate), which reaches memory, the most those processors offer (Linux and PMDK
+/// emit it on all of them).
+///
+/// Ordering: a write-back of the block, ordered after earlier stores to it; not ordered with
+/// later accesses or other blocks until a `phwsync` ([`phwsync`](super::phwsync)).
+///
+/// Manual: Power ISA 3.1, Book II, 4.3.2 "Data Cache Instructions" (`dcbf` with L = 6, extended
+/// mnemonic `dcbstps`). Encoding `0x7CC0_00AC | RB << 11` (RA = 0); built with the `dcbf`
+/// mnemonic so that assemblers without ISA 3.1 accept it.
+///
+/// # Safety
+///
+/// The CPU must be a POWER8 or later (the feature [`Features::DCBF`]), and `line` must be an
+/// address that a byte load could read without faulting.
+#[inline(always)]
+pub unsafe fn dcbstps(line: *const u8) {
+    // SAFETY: the caller guarantees a POWER8-or-later CPU and a mapped address. Not `nomem`:
+    // the compiler must not move stores to this block across the write-back.
+    #[cfg(not(pmem_flush_pre_isa31_encodings))]
+    unsafe {
+        asm!("dcbf 0, {}, 6", in(reg) line, options(nostack, preserves_flags))
+    }
+    // SAFETY: as above; plain `dcbf` (L = 0) is what POWER8 and POWER9 execute for L = 6.
+    #[cfg(pmem_flush_pre_isa31_encodings)]
+    unsafe {
+        asm!("dcbf 0, {}", in(reg) line, options(nostack, preserves_flags))
+    }
+}
+
+concrete_flusher!(
+    /// A [`Flush`](crate::Flush) fixed to dcbstps at compile time: each call is the bare loop.
+    Dcbstps,
+    dcbstps,
+    Features::DCBF
+);

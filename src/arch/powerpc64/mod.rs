@@ -1,0 +1,29 @@
+//! 64-bit POWER (both endiannesses): dcbstps and phwsync.
+//!
+//! [`dcbstps`] walks a range as the concrete [`Dcbstps`] flusher; [`Phwsync`] is the drain.
+//! Both use ISA 3.1 encodings that POWER8 and POWER9 execute as `dcbf` and `hwsync`.
+//!
+//! Built with `--cfg pmem_flush_pre_isa31_encodings`, the crate emits plain `dcbf` and
+//! `hwsync` instead. That exists only for emulators that reject the ISA 3.1 L values (QEMU 7.2,
+//! even with `-cpu power10`): on a POWER10 those forms do not reach the persistence domain, so
+//! never ship a build with it.
+
+mod dcbstps;
+mod phwsync;
+
+pub use dcbstps::{Dcbstps, dcbstps};
+pub use phwsync::{Phwsync, phwsync};
+
+use crate::features::{Cpu, powerpc64};
+
+/// See [`Cpu::detect`](crate::Cpu::detect): the POWER8 baseline, or the auxiliary vector with
+/// the `std` feature on Linux.
+pub(crate) fn detect() -> Cpu {
+    #[cfg(all(feature = "std", any(target_os = "linux", target_os = "android")))]
+    {
+        if let Some((hwcap2, dcache)) = crate::std_support::auxv_power() {
+            return powerpc64::decode_auxv(hwcap2, dcache);
+        }
+    }
+    powerpc64::ASSUMED
+}

@@ -1,0 +1,42 @@
+//! RISC-V: there is no register to decode. Whether Zicbom is present and how large a cache
+//! block is come from the platform (device tree `riscv,isa-extensions` and
+//! `riscv,cbom-block-size`, ACPI RHCT, or Linux `riscv_hwprobe`), so the embedder passes them
+//! in; this module turns those facts into a [`Cpu`].
+
+use super::{Cpu, Features};
+
+/// The CPU as the embedder describes it: `cbom_block_size` is the Zicbom block size in bytes
+/// (device tree `riscv,cbom-block-size`, hwprobe `ZICBOM_BLOCK_SIZE`), or `None` when the
+/// platform does not report Zicbom.
+///
+/// A block size of 0 means the platform reported none, which is the same as no Zicbom: without
+/// it a walk could skip blocks. A size that is not a power of two is stepped at the power of
+/// two below it (safe: lines are only written back more than once).
+pub const fn zicbom(cbom_block_size: Option<usize>) -> Cpu {
+    match cbom_block_size {
+        Some(size) if size > 0 => Cpu {
+            features: Features::CBO_CLEAN,
+            line_size: size,
+        },
+        _ => Cpu::NONE,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedder_facts() {
+        assert_eq!(zicbom(None), Cpu::NONE);
+        assert_eq!(zicbom(Some(0)), Cpu::NONE, "no block size: no Zicbom");
+        let c = zicbom(Some(64));
+        assert_eq!(
+            (c.features, c.usable_line_size()),
+            (Features::CBO_CLEAN, 64)
+        );
+        // A Sophgo/T-Head style 64-byte block and a hypothetical 96: stepped at 64.
+        assert_eq!(zicbom(Some(96)).usable_line_size(), 64);
+        assert_eq!(zicbom(Some(4096)).usable_line_size(), 2048);
+    }
+}
