@@ -290,6 +290,24 @@ impl Copier {
         len: usize,
         flags: MemFlags,
     ) -> *mut u8 {
+        // SAFETY: the caller's contract.
+        unsafe { self.memmove_inline(dst, src, len, flags) }
+    }
+
+    /// The body of [`memmove_raw`](Self::memmove_raw), always inlined: the free functions
+    /// decide the plan and call the chosen path directly, with no call in between.
+    ///
+    /// # Safety
+    ///
+    /// As for [`memmove_raw`](Self::memmove_raw).
+    #[inline(always)]
+    unsafe fn memmove_inline(
+        &self,
+        dst: *mut u8,
+        src: *const u8,
+        len: usize,
+        flags: MemFlags,
+    ) -> *mut u8 {
         if len == 0 || dst.cast_const() == src {
             return dst;
         }
@@ -339,6 +357,23 @@ impl Copier {
     /// `dst` is writable for `len` bytes.
     #[inline]
     pub unsafe fn memset_raw(
+        &self,
+        dst: *mut u8,
+        value: u8,
+        len: usize,
+        flags: MemFlags,
+    ) -> *mut u8 {
+        // SAFETY: the caller's contract.
+        unsafe { self.memset_inline(dst, value, len, flags) }
+    }
+
+    /// The body of [`memset_raw`](Self::memset_raw), always inlined (see `memmove_inline`).
+    ///
+    /// # Safety
+    ///
+    /// As for [`memset_raw`](Self::memset_raw).
+    #[inline(always)]
+    unsafe fn memset_inline(
         &self,
         dst: *mut u8,
         value: u8,
@@ -510,7 +545,7 @@ pub type MemsetFn = unsafe fn(dst: *mut u8, value: u8, len: usize, flags: MemFla
 /// `src` is readable and `dst` writable for `len` bytes (they may overlap).
 pub unsafe fn memcpy_persist_raw(dst: *mut u8, src: *const u8, len: usize) -> *mut u8 {
     // SAFETY: the caller's contract.
-    unsafe { global().memmove_raw(dst, src, len, MemFlags::empty()) }
+    unsafe { global().memmove_inline(dst, src, len, MemFlags::empty()) }
 }
 
 /// Copies and writes back without the final drain: libpmem's `pmem_memcpy_nodrain`. Call
@@ -521,7 +556,7 @@ pub unsafe fn memcpy_persist_raw(dst: *mut u8, src: *const u8, len: usize) -> *m
 /// `src` is readable and `dst` writable for `len` bytes (they may overlap).
 pub unsafe fn memcpy_nodrain_raw(dst: *mut u8, src: *const u8, len: usize) -> *mut u8 {
     // SAFETY: the caller's contract.
-    unsafe { global().memmove_raw(dst, src, len, MemFlags::NODRAIN) }
+    unsafe { global().memmove_inline(dst, src, len, MemFlags::NODRAIN) }
 }
 
 /// Copies `src` into `dst` and persists; nothing is written when the lengths differ.
@@ -541,7 +576,7 @@ pub fn memcpy_nodrain(dst: &mut [u8], src: &[u8]) -> Result<(), CopyError> {
 /// `src` is readable and `dst` writable for `len` bytes.
 pub unsafe fn memmove_persist_raw(dst: *mut u8, src: *const u8, len: usize) -> *mut u8 {
     // SAFETY: the caller's contract.
-    unsafe { global().memmove_raw(dst, src, len, MemFlags::empty()) }
+    unsafe { global().memmove_inline(dst, src, len, MemFlags::empty()) }
 }
 
 /// Moves and writes back without the final drain: libpmem's `pmem_memmove_nodrain`.
@@ -551,7 +586,7 @@ pub unsafe fn memmove_persist_raw(dst: *mut u8, src: *const u8, len: usize) -> *
 /// `src` is readable and `dst` writable for `len` bytes.
 pub unsafe fn memmove_nodrain_raw(dst: *mut u8, src: *const u8, len: usize) -> *mut u8 {
     // SAFETY: the caller's contract.
-    unsafe { global().memmove_raw(dst, src, len, MemFlags::NODRAIN) }
+    unsafe { global().memmove_inline(dst, src, len, MemFlags::NODRAIN) }
 }
 
 /// Moves `buf[src]` to `buf[dest..]` and persists; nothing is written when a range lies outside
@@ -572,7 +607,7 @@ pub fn memmove_nodrain(buf: &mut [u8], src: Range<usize>, dest: usize) -> Result
 /// `src` is readable and `dst` writable for `len` bytes.
 pub unsafe fn memcpy_raw(dst: *mut u8, src: *const u8, len: usize, flags: MemFlags) -> *mut u8 {
     // SAFETY: the caller's contract.
-    unsafe { global().memmove_raw(dst, src, len, flags) }
+    unsafe { global().memmove_inline(dst, src, len, flags) }
 }
 
 /// Moves with libpmem's flags: `pmem_memmove`.
@@ -582,7 +617,7 @@ pub unsafe fn memcpy_raw(dst: *mut u8, src: *const u8, len: usize, flags: MemFla
 /// `src` is readable and `dst` writable for `len` bytes.
 pub unsafe fn memmove_raw(dst: *mut u8, src: *const u8, len: usize, flags: MemFlags) -> *mut u8 {
     // SAFETY: the caller's contract.
-    unsafe { global().memmove_raw(dst, src, len, flags) }
+    unsafe { global().memmove_inline(dst, src, len, flags) }
 }
 
 /// Copies slices of equal length with libpmem's flags.
@@ -607,7 +642,7 @@ pub fn memmove(
 /// `dst` is writable for `len` bytes.
 pub unsafe fn memset_persist_raw(dst: *mut u8, value: u8, len: usize) -> *mut u8 {
     // SAFETY: the caller's contract.
-    unsafe { global().memset_raw(dst, value, len, MemFlags::empty()) }
+    unsafe { global().memset_inline(dst, value, len, MemFlags::empty()) }
 }
 
 /// Sets and writes back without the final drain: libpmem's `pmem_memset_nodrain`.
@@ -617,7 +652,7 @@ pub unsafe fn memset_persist_raw(dst: *mut u8, value: u8, len: usize) -> *mut u8
 /// `dst` is writable for `len` bytes.
 pub unsafe fn memset_nodrain_raw(dst: *mut u8, value: u8, len: usize) -> *mut u8 {
     // SAFETY: the caller's contract.
-    unsafe { global().memset_raw(dst, value, len, MemFlags::NODRAIN) }
+    unsafe { global().memset_inline(dst, value, len, MemFlags::NODRAIN) }
 }
 
 /// Sets with libpmem's flags: `pmem_memset`.
@@ -627,7 +662,7 @@ pub unsafe fn memset_nodrain_raw(dst: *mut u8, value: u8, len: usize) -> *mut u8
 /// `dst` is writable for `len` bytes.
 pub unsafe fn memset_raw(dst: *mut u8, value: u8, len: usize, flags: MemFlags) -> *mut u8 {
     // SAFETY: the caller's contract.
-    unsafe { global().memset_raw(dst, value, len, flags) }
+    unsafe { global().memset_inline(dst, value, len, flags) }
 }
 
 /// Sets every byte of `dst` to `value` and persists.
@@ -658,7 +693,7 @@ unsafe fn memmove_fixed<const NT: u8>(
         ..global()
     };
     // SAFETY: only handed out for the global selection's own `nt`; the caller's contract.
-    unsafe { copier.memmove_raw(dst, src, len, flags) }
+    unsafe { copier.memmove_inline(dst, src, len, flags) }
 }
 
 /// As [`memmove_fixed`], for memset.
@@ -673,7 +708,7 @@ unsafe fn memset_fixed<const NT: u8>(
         ..global()
     };
     // SAFETY: as for `memmove_fixed`.
-    unsafe { copier.memset_raw(dst, value, len, flags) }
+    unsafe { copier.memset_inline(dst, value, len, flags) }
 }
 
 /// A plain function for [`memmove_raw`] with the global selection's non-temporal stores fixed
