@@ -151,13 +151,8 @@ impl Flusher {
     /// As for [`Flush::flush_raw`].
     #[inline]
     pub unsafe fn persist_raw(&self, addr: *const u8, len: usize) {
-        if let Some(hook) = self.page_hook {
-            // SAFETY: the caller's contract is the hook's contract.
-            return unsafe { hook(addr, len) };
-        }
-        // SAFETY: the constructor's contract (instruction supported) and the caller's (mapped).
-        unsafe { arch::write_back_range(self.flush, addr, len, self.line_shift) };
-        arch::fence(arch::DRAIN);
+        // SAFETY: the caller's contract.
+        unsafe { self.hook_or_write_back(self.flush, true, addr, len) }
     }
 
     /// Flushes then drains `buf`.
@@ -175,13 +170,26 @@ impl Flusher {
     /// As for [`Flush::flush_raw`].
     #[inline]
     pub unsafe fn deep_flush_raw(&self, addr: *const u8, len: usize) {
+        // SAFETY: the caller's contract.
+        unsafe { self.hook_or_write_back(self.deep, true, addr, len) }
+    }
+
+    /// The page hook if there is one; else `kind` on every line, then the drain if `drain`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Flush::flush_raw`].
+    #[inline(always)]
+    unsafe fn hook_or_write_back(&self, kind: WriteBack, drain: bool, addr: *const u8, len: usize) {
         if let Some(hook) = self.page_hook {
             // SAFETY: the caller's contract is the hook's contract.
             return unsafe { hook(addr, len) };
         }
         // SAFETY: the constructor's contract (instruction supported) and the caller's (mapped).
-        unsafe { arch::write_back_range(self.deep, addr, len, self.line_shift) };
-        arch::fence(arch::DRAIN);
+        unsafe { arch::write_back_range(kind, addr, len, self.line_shift) };
+        if drain {
+            arch::fence(arch::DRAIN);
+        }
     }
 
     /// Deep-flushes `buf` (see [`deep_flush_raw`](Self::deep_flush_raw)).
@@ -222,12 +230,8 @@ impl Flusher {
 impl Flush for Flusher {
     #[inline]
     unsafe fn flush_raw(&self, addr: *const u8, len: usize) {
-        if let Some(hook) = self.page_hook {
-            // SAFETY: the caller's contract is the hook's contract.
-            return unsafe { hook(addr, len) };
-        }
-        // SAFETY: the constructor's contract (instruction supported) and the caller's (mapped).
-        unsafe { arch::write_back_range(self.flush, addr, len, self.line_shift) }
+        // SAFETY: the caller's contract.
+        unsafe { self.hook_or_write_back(self.flush, false, addr, len) }
     }
 }
 
