@@ -6,7 +6,8 @@
 //!
 //! Exits with status 1 if any check fails.
 
-use pmem_flush::{Config, Cpu, Drain, Flush, Flusher, Granularity, MemFlags};
+use pmem_flush::prelude::*;
+use pmem_flush::{Config, Cpu, Flusher, Granularity, MemFlags, NotDurable};
 
 fn main() {
     let mut failures = 0;
@@ -33,9 +34,13 @@ fn main() {
     println!("features:  {:?}", cpu.features);
     println!("line size: {} bytes", cpu.line_size);
     println!();
-    let selection = pmem_flush::selection();
+    let selection = pmem_flush::init();
     println!("{selection}");
     println!();
+    if !selection.is_durable() {
+        println!("WARNING: this selection does not make data durable (see above)");
+        println!();
+    }
 
     #[cfg(feature = "std")]
     match pmem_flush::cross_check() {
@@ -77,25 +82,31 @@ fn main() {
     unsafe {
         pmem_flush::get_persist_fn()(buf.as_ptr(), buf.len());
         pmem_flush::get_flush_fn()(buf.as_ptr().add(5), 0);
+        pmem_flush::get_deep_flush_fn()(buf.as_ptr(), 100);
     }
     pmem_flush::get_drain_fn()();
-    let stable = pmem_flush::get_flush_fn() as usize == pmem_flush::get_flush_fn() as usize
-        && pmem_flush::get_persist_fn() as usize == pmem_flush::get_persist_fn() as usize
-        && pmem_flush::get_drain_fn() as usize == pmem_flush::get_drain_fn() as usize;
-    check(
-        "function pointers run, same pointer every call",
-        stable && intact(&buf),
-    );
+    check("function pointers", intact(&buf));
 
-    let flusher = Flusher::new(Config::new());
-    let drainer = flusher.drainer();
+    // The value callers keep: the free functions' own flusher (environment overrides included)
+    // and a freshly detected one, alone and as a pair with the drainer.
+    let kept = pmem_flush::flusher();
+    let fresh = Flusher::new(Config::new()).unwrap_or_else(NotDurable::accept);
+    let drainer = fresh.drainer();
     for chunk in buf.chunks(1000) {
-        flusher.flush(chunk);
+        fresh.flush(chunk);
     }
     drainer.drain();
-    check(&format!("detected pair ({flusher})"), intact(&buf));
+    kept.persist(&buf);
+    kept.persist_value(&[1u64, 2, 3]);
+    let commit_word = std::sync::atomic::AtomicU64::new(0);
+    kept.commit(&commit_word, 42);
+    check(
+        &format!("kept flusher ({kept})"),
+        intact(&buf) && commit_word.into_inner() == 42,
+    );
 
-    let byte = Flusher::new(Config::new().granularity(Granularity::Byte));
+    let byte = Flusher::new(Config::new().with_granularity(Granularity::Byte))
+        .unwrap_or_else(NotDurable::accept);
     byte.persist(&buf);
     byte.deep_flush(&buf);
     check(
@@ -157,15 +168,22 @@ fn main() {
     }
 
     // Persistent copies on every store path this CPU has: forced non-temporal, forced
-    // ordinary, and the default choice by size.
-    let copier = pmem_flush::copier();
+    // ordinary, and the default choice by size; through the kept flusher and through a pair of
+    // its halves (ordinary stores and one write-back per copy).
     let src: Vec<u8> = (0..5000).map(|i| pattern(i) ^ 0x5a).collect();
     let mut dst = vec![0u8; 5000];
     let mut copies_ok = true;
+    let pair = (kept, kept.drainer());
     for flags in [MemFlags::empty(), MemFlags::NONTEMPORAL, MemFlags::TEMPORAL] {
         for (off, len) in [(0, 5000), (3, 4000), (7, 255), (8, 256), (1, 9)] {
             dst.fill(0);
-            let ok = copier
+            let ok = kept
+                .memcpy(&mut dst[off..off + len], &src[..len], flags)
+                .is_ok();
+            copies_ok &=
+                ok && dst[off..off + len] == src[..len] && dst[..off].iter().all(|&b| b == 0);
+            dst.fill(0);
+            let ok = pair
                 .memcpy(&mut dst[off..off + len], &src[..len], flags)
                 .is_ok();
             copies_ok &=
@@ -181,7 +199,7 @@ fn main() {
     check(
         &format!(
             "memcpy / memmove / memset ({})",
-            copier.non_temporal().mnemonic()
+            kept.non_temporal().mnemonic()
         ),
         copies_ok,
     );

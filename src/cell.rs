@@ -1,10 +1,16 @@
 //! The detection cell: the selection the free functions use, packed into one atomic word.
 //!
-//! First use detects and stores; every later use is one relaxed load. Two CPUs racing the first
-//! use compute the same value and store it twice, which is harmless, so there is no
-//! compare-and-swap and no lock: an interrupt handler can never wait on it, and targets with only
-//! atomic loads and stores can use it. One word also means a reader never sees half of one
-//! selection and half of another when [`configure`](crate::configure) runs concurrently.
+//! First use detects and stores; every later use is one relaxed load. No lock: an interrupt
+//! handler can never wait on it. One word means a reader never sees half of one selection and
+//! half of another when [`configure`](crate::configure) runs concurrently.
+//!
+//! Detection never overwrites a configuration. A first use that loses a race with `configure`
+//! must not store its detected word after the configured one (the configured granularity, or
+//! the caller's Zicbom facts on RISC-V, would silently be undone). Where the target has
+//! compare-and-swap, detection stores only into an empty cell. Where it has atomic loads and
+//! stores only, `configure` also records its word in a second slot, and detection, after its
+//! store, reads that slot and puts any configuration back, until what it read after its own
+//! store is what it stored (see [`Cell::settle_by_loads_and_stores`]).
 //!
 //! The word holds what the flush paths need (the write-backs and the line shift) next to the facts
 //! the selection was made from (this architecture's features, the disabled ones, the
@@ -75,25 +81,25 @@ impl Word {
         let config = sel.config();
         let features = (sel.cpu().features.bits() >> base) as Raw & 0x7f;
         let disabled = (config.disabled().bits() >> base) as Raw & 0x7f;
-        let mut w = (sel.flush() as Raw) << Self::FLUSH
-            | (sel.deep_flush() as Raw) << Self::DEEP
+        let mut w = (sel.flush_write_back() as Raw) << Self::FLUSH
+            | (sel.deep_flush_write_back() as Raw) << Self::DEEP
             | (sel.line_shift() as Raw - 4) << Self::SHIFT
             | (sel.non_temporal() as Raw) << Self::NON_TEMPORAL
             | features << Self::FEATURES
             | disabled << Self::DISABLED
             | Self::STORED;
-        if matches!(config.get_granularity(), Granularity::Byte) {
+        if matches!(config.granularity(), Granularity::Byte) {
             w |= Self::BYTE_GRANULARITY;
         }
-        if !config.get_non_temporal() {
+        if !config.non_temporal() {
             w |= Self::NO_NON_TEMPORAL;
         }
-        if config.get_movdir64b() {
+        if config.movdir64b() {
             w |= Self::MOVDIR64B;
         }
         #[cfg(target_has_atomic = "64")]
         {
-            let t = config.get_nt_threshold();
+            let t = config.nt_threshold();
             let t = if t >= u32::MAX as usize {
                 u32::MAX
             } else {
@@ -147,19 +153,25 @@ impl Word {
         NonTemporal::from_u8((self.0 >> Self::NON_TEMPORAL) as u8 & 0x7)
     }
 
-    /// The non-temporal threshold in bytes (`usize::MAX`: never).
+    /// The non-temporal threshold in bytes, `u32::MAX` meaning never.
     #[inline(always)]
-    pub(crate) const fn nt_threshold(self) -> usize {
+    pub(crate) const fn nt_threshold_u32(self) -> u32 {
         #[cfg(target_has_atomic = "64")]
         {
-            match (self.0 >> Self::THRESHOLD) as u32 {
-                u32::MAX => usize::MAX,
-                t => t as usize,
-            }
+            (self.0 >> Self::THRESHOLD) as u32
         }
         #[cfg(not(target_has_atomic = "64"))]
         {
-            crate::selection::DEFAULT_NT_THRESHOLD
+            crate::selection::DEFAULT_NT_THRESHOLD as u32
+        }
+    }
+
+    /// The non-temporal threshold in bytes (`usize::MAX`: never).
+    #[inline(always)]
+    pub(crate) const fn nt_threshold(self) -> usize {
+        match self.nt_threshold_u32() {
+            u32::MAX => usize::MAX,
+            t => t as usize,
         }
     }
 
@@ -174,27 +186,36 @@ impl Word {
         };
         let config = Config::new()
             .disable(bits(Self::DISABLED))
-            .granularity(self.granularity())
-            .non_temporal(self.0 & Self::NO_NON_TEMPORAL == 0)
-            .movdir64b(self.0 & Self::MOVDIR64B != 0)
-            .nt_threshold(self.nt_threshold());
+            .with_granularity(self.granularity())
+            .with_non_temporal(self.0 & Self::NO_NON_TEMPORAL == 0)
+            .with_movdir64b(self.0 & Self::MOVDIR64B != 0)
+            .with_nt_threshold(self.nt_threshold());
         Selection::new(&cpu, config)
     }
 }
 
 /// The cell. `const`-constructible so that it can live in a `static`.
-pub(crate) struct Cell(Atomic);
+pub(crate) struct Cell {
+    /// The packed selection, 0 until the first use or `configure`.
+    word: Atomic,
+    /// The last word `configure` stored (0: never configured), for the rule that keeps a
+    /// configuration on targets without compare-and-swap.
+    configured: Atomic,
+}
 
 impl Cell {
     /// An empty cell: the first use detects.
     pub(crate) const fn new() -> Cell {
-        Cell(Atomic::new(0))
+        Cell {
+            word: Atomic::new(0),
+            configured: Atomic::new(0),
+        }
     }
 
     /// The packed selection: one relaxed load once detected.
     #[inline(always)]
     pub(crate) fn word(&self) -> Word {
-        let w = self.0.load(Ordering::Relaxed);
+        let w = self.word.load(Ordering::Relaxed);
         if w != 0 {
             Word(w)
         } else {
@@ -205,22 +226,70 @@ impl Cell {
     /// The packed selection if one is cached, without detecting: one relaxed load.
     #[inline(always)]
     pub(crate) fn get(&self) -> Option<Word> {
-        match self.0.load(Ordering::Relaxed) {
+        match self.word.load(Ordering::Relaxed) {
             0 => None,
             w => Some(Word(w)),
         }
     }
 
+    /// Detects, and keeps the detected word unless a configuration (or another first use) got
+    /// there first; returns what the cell holds afterwards.
     #[cold]
     #[inline(never)]
     fn detect_and_store(&self) -> Word {
-        self.store(&Selection::detect(default_config()))
+        let detected = Word::pack(&Selection::detect(default_config()));
+        #[cfg(any(target_has_atomic = "64", target_has_atomic = "32"))]
+        {
+            self.settle_by_compare_and_swap(detected)
+        }
+        #[cfg(not(any(target_has_atomic = "64", target_has_atomic = "32")))]
+        {
+            self.settle_by_loads_and_stores(detected)
+        }
     }
 
-    /// Replaces the cached selection.
+    /// Stores `detected` only into an empty cell.
+    #[cfg(any(target_has_atomic = "64", target_has_atomic = "32"))]
+    fn settle_by_compare_and_swap(&self, detected: Word) -> Word {
+        match self
+            .word
+            .compare_exchange(0, detected.0, Ordering::SeqCst, Ordering::SeqCst)
+        {
+            Ok(_) => detected,
+            Err(current) => Word(current),
+        }
+    }
+
+    /// Stores `detected`, then puts back any configuration that a racing `configure` made.
+    ///
+    /// Why a configuration always survives (all accesses sequentially consistent): `configure`
+    /// stores its word in `configured`, then in `word`. This loop stores into `word`, then
+    /// loads `configured`, and ends only when the load returns what it just stored (or no
+    /// configuration exists). A `configure` whose store to `word` came before ours has its store
+    /// to `configured` before our load, so we see it and store it again; one whose store came
+    /// after ours leaves its own word in the cell. A configuration that changes between our load
+    /// and our store is seen by the next load. Configurations are rare, so the loop ends.
+    #[cfg_attr(
+        any(target_has_atomic = "64", target_has_atomic = "32"),
+        allow(dead_code)
+    )]
+    fn settle_by_loads_and_stores(&self, detected: Word) -> Word {
+        let mut ours = detected.0;
+        loop {
+            self.word.store(ours, Ordering::SeqCst);
+            match self.configured.load(Ordering::SeqCst) {
+                0 => return Word(ours),
+                c if c == ours => return Word(ours),
+                c => ours = c,
+            }
+        }
+    }
+
+    /// Replaces the cached selection (`configure`): always wins over a racing detection.
     pub(crate) fn store(&self, sel: &Selection) -> Word {
         let word = Word::pack(sel);
-        self.0.store(word.0, Ordering::Relaxed);
+        self.configured.store(word.0, Ordering::SeqCst);
+        self.word.store(word.0, Ordering::SeqCst);
         word
     }
 
@@ -284,16 +353,19 @@ mod tests {
                         };
                         let config = Config::new()
                             .disable(disabled)
-                            .granularity(granularity)
-                            .non_temporal(nt)
-                            .movdir64b(movdir64b)
-                            .nt_threshold(threshold);
+                            .with_granularity(granularity)
+                            .with_non_temporal(nt)
+                            .with_movdir64b(movdir64b)
+                            .with_nt_threshold(threshold);
                         let sel = Selection::new(&cpu, config);
                         let cell = Cell::new();
                         let word = cell.store(&sel);
                         assert_ne!(word.0, 0);
                         assert_eq!(cell.selection(), sel);
-                        assert_eq!((word.flush(), word.deep()), (sel.flush(), sel.deep_flush()));
+                        assert_eq!(
+                            (word.flush(), word.deep()),
+                            (sel.flush_write_back(), sel.deep_flush_write_back())
+                        );
                         assert_eq!(1usize << word.shift(), sel.line_size());
                         assert_eq!(word.non_temporal(), sel.non_temporal());
                         assert_eq!(word.nt_threshold(), threshold);
@@ -302,11 +374,13 @@ mod tests {
                             WriteBack::None,
                             WriteBack::Clwb,
                             WriteBack::DcCvap,
-                            sel.flush(),
+                            sel.flush_write_back(),
                         ] {
                             for shift in [4, 6, 7, 11] {
-                                let flush = kind == sel.flush() && shift == sel.line_shift();
-                                let deep = kind == sel.deep_flush() && shift == sel.line_shift();
+                                let flush =
+                                    kind == sel.flush_write_back() && shift == sel.line_shift();
+                                let deep = kind == sel.deep_flush_write_back()
+                                    && shift == sel.line_shift();
                                 assert_eq!(word.is(false, kind, shift), flush);
                                 assert_eq!(word.is(true, kind, shift), deep);
                             }

@@ -56,9 +56,10 @@ bitflags! {
         /// 64-bit POWER: ISA 3.1 (POWER10), where `dcbstps` and `phwsync` execute natively.
         const POWER_ISA_3_1 = 1 << 13;
 
-        /// RISC-V Zicbom: `cbo.clean` writes a block back. No register reports it: the embedder
-        /// passes it in (device tree, ACPI RHCT or Linux `riscv_hwprobe`).
-        const CBO_CLEAN = 1 << 14;
+        /// RISC-V Zicbom: `cbo.clean` writes a block back, `cbo.flush` writes it back and
+        /// invalidates it. No register reports it: the embedder passes it in (device tree, ACPI
+        /// RHCT or Linux `riscv_hwprobe`).
+        const ZICBOM = 1 << 14;
     }
 }
 
@@ -66,8 +67,18 @@ bitflags! {
 /// write-back instruction covers.
 ///
 /// This is inert data: building one makes no claim the crate acts on until it is passed to an
-/// `unsafe` constructor, so tests and tools may describe any CPU.
+/// `unsafe` constructor, so tests and tools may describe any CPU. Build one with [`Cpu::new`]
+/// (the fields are public to read; more may be added, so the struct cannot be built literally
+/// outside this crate).
+///
+/// ```
+/// use pmem_flush::{Cpu, Features};
+/// let cpu = Cpu::new(Features::CLWB | Features::CLFLUSH, 64);
+/// assert_eq!(cpu.line_size, 64);
+/// assert!(cpu.features.contains(Features::CLWB));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct Cpu {
     /// The capabilities this CPU has.
     pub features: Features,
@@ -97,10 +108,31 @@ pub(crate) const fn usable_in_this_build(features: Features) -> Features {
 
 impl Cpu {
     /// A CPU with no write-back instruction and 64-byte lines.
+    ///
+    /// ```
+    /// assert!(pmem_flush::Cpu::NONE.features.is_empty());
+    /// ```
     pub const NONE: Cpu = Cpu {
         features: Features::empty(),
         line_size: 64,
     };
+
+    /// A CPU with these features and this line size (bytes covered by one write-back: the
+    /// smallest data-cache line of any CPU that will run the code).
+    ///
+    /// ```
+    /// use pmem_flush::{Cpu, Features};
+    /// let power10 = Cpu::new(Features::DCBF | Features::POWER_ISA_3_1, 128);
+    /// assert_eq!(power10.usable_line_size(), 128);
+    /// ```
+    #[inline]
+    #[must_use]
+    pub const fn new(features: Features, line_size: usize) -> Cpu {
+        Cpu {
+            features,
+            line_size,
+        }
+    }
 
     /// Reads the CPU this code runs on, where the hardware can be asked without trapping.
     ///
@@ -120,13 +152,26 @@ impl Cpu {
     /// - Other targets: no write-back instruction ([`Cpu::NONE`]).
     ///
     /// This reads registers every call; the crate's free functions cache their selection.
+    ///
+    /// ```
+    /// let cpu = pmem_flush::Cpu::detect();
+    /// assert!(cpu.usable_line_size() >= 16);
+    /// ```
+    #[must_use]
     pub fn detect() -> Cpu {
         crate::arch::detect()
     }
 
     /// The line size a selection uses for this CPU: `line_size` rounded down to a power of two
     /// and kept within [`MIN_LINE_SIZE`, `MAX_LINE_SIZE`].
+    ///
+    /// ```
+    /// use pmem_flush::{Cpu, Features};
+    /// assert_eq!(Cpu::new(Features::empty(), 96).usable_line_size(), 64);
+    /// assert_eq!(Cpu::new(Features::empty(), 4).usable_line_size(), 16);
+    /// ```
     #[inline]
+    #[must_use]
     pub const fn usable_line_size(&self) -> usize {
         1 << self.line_shift()
     }

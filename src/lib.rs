@@ -22,33 +22,54 @@
 //! let log = [0u8; 256];
 //! pmem_flush::persist(&log);
 //!
-//! // 2. A pair you keep, like libpmem2's: detect once, call many times, or hand out plain
-//! //    function pointers.
-//! use pmem_flush::{Config, Drain, Flush, Flusher};
-//! let flusher = Flusher::new(Config::new());
-//! let drainer = flusher.drainer();
+//! // 2. A value you keep, like libpmem2's per-mapping functions: one `Copy` value that
+//! //    flushes, drains, persists and copies. Generic code takes `impl Persist`.
+//! use pmem_flush::prelude::*;
+//! let flusher = pmem_flush::flusher(); // the free functions' own selection
 //! flusher.flush(&log[..64]);
 //! flusher.flush(&log[128..]);
-//! drainer.drain();
-//! let persist = pmem_flush::get_persist_fn();
+//! flusher.drain();
+//! let persist = pmem_flush::get_persist_fn(); // or plain function pointers
 //! // SAFETY: `log` is readable for its whole length.
 //! unsafe { persist(log.as_ptr(), log.len()) };
 //!
 //! // 3. A concrete instruction type, when you know the hardware: no dispatch at all.
 //! # #[cfg(target_arch = "x86_64")] {
-//! if let Some(clwb) = pmem_flush::arch::x86_64::Clwb::new() {
-//!     clwb.flush(&log);
-//!     pmem_flush::arch::x86_64::sfence();
+//! use pmem_flush::arch::x86_64::{Clwb, Sfence};
+//! if let Some(clwb) = Clwb::new() {
+//!     let pair = (clwb, Sfence);
+//!     pair.persist(&log);
 //! }
 //! # }
+//! ```
+//!
+//! # Commit words
+//!
+//! The pattern persistent data structures are built on: store the payload, flush it, drain;
+//! then store a failure-atomic 8-byte commit word and persist it ([`Persist::commit`],
+//! [`commit`]). Copies to an 8-byte-aligned destination of a length that is a multiple of 8
+//! store at least 8 bytes at a time on every target, so an aligned word inside a copy is never
+//! torn either.
+//!
+//! ```
+//! use core::sync::atomic::{AtomicU64, Ordering};
+//! use pmem_flush::prelude::*;
+//!
+//! let p = pmem_flush::flusher();
+//! let mut slot = [0u8; 64];
+//! let valid = AtomicU64::new(0);
+//! p.memcpy_persist(&mut slot[..6], b"record").unwrap(); // payload, flush, drain
+//! p.commit(&valid, 6); // commit word, flush, drain
+//! assert_eq!(valid.load(Ordering::Relaxed), 6);
 //! ```
 //!
 //! # The layers
 //!
 //! [`features`] decodes raw register values into [`Cpu`] (pure, tested on any host);
 //! [`Selection`] picks instructions from a [`Cpu`] and a [`Config`] (pure) and explains itself
-//! in `Display`; [`Flusher`] and [`Drainer`] execute a selection; the free functions use one
-//! selection cached in a lock-free cell; [`arch`] holds one module per instruction.
+//! in `Display`; [`Flusher`] executes a selection (and [`PageFlusher`] a page hook); the traits
+//! [`Flush`], [`Drain`] and [`Persist`] are what code is written against; the free functions use
+//! one selection cached in a lock-free cell; [`arch`] holds one module per instruction.
 //!
 //! # Contracts
 //!
@@ -60,15 +81,25 @@
 //!   [`has_hw_drain`] is `false`.
 //! - Byte granularity (eADR): flush does nothing, drain still fences, deep flush still writes
 //!   back.
-//! - Nothing on a flush or drain path allocates, locks, panics or calls the OS: safe from
-//!   interrupt context.
+//! - Durability you can see: [`Selection::is_durable`] and [`Flusher::is_durable`] say whether
+//!   persist makes data durable; [`Flusher::new`] refuses a selection that would only fence
+//!   unless you accept it; `Display` says it first, in capitals.
+//! - Copies drain whenever libpmem's do, zero length included; wherever destination and length
+//!   are multiples of 8, every store is at least 8 bytes wide.
+//! - Nothing on a flush, drain or copy path allocates, locks, panics or calls the OS, so they are
+//!   safe from interrupt context, once the global selection exists. Its first use (any free
+//!   function, [`flusher`], [`selection`], the getters) detects: a few register reads without
+//!   `std`; with `std` it also reads libpmem's environment variables (which allocates and takes
+//!   the standard library's environment lock) and, on 64-bit POWER Linux, `/proc/self/auxv`.
+//!   Call [`init`] (or [`configure`]) before that matters.
 //!
 //! # Configuration
 //!
 //! The free functions detect with [`Config::new`] (libpmem's defaults) on first use, or with
 //! libpmem's environment variables when the `std` feature is on (`PMEM_NO_CLWB`,
-//! `PMEM_NO_CLFLUSHOPT`, `PMEM_NO_FLUSH`). [`configure`] replaces that choice; call it before
-//! other threads start flushing, since a flush racing it may use either selection.
+//! `PMEM_NO_CLFLUSHOPT`, `PMEM_NO_FLUSH`, ...). [`configure`] replaces that choice, and always
+//! wins over a first use racing it; a flush racing it may use either selection. [`flusher`]
+//! hands out a value with the free functions' selection, so a kept value agrees with them.
 //!
 //! # Safety policy
 //!
@@ -110,37 +141,70 @@ mod cell;
 pub mod features;
 mod lines;
 mod mem;
+mod page;
 mod persist;
 mod selection;
 #[cfg(feature = "std")]
 mod std_support;
+mod traits;
 
 use cell::GLOBAL;
 pub use features::{Cpu, Features};
 pub use mem::{
-    Copier, CopyError, MemFlags, MemmoveFn, MemsetFn, NonTemporal, Plan, Stores, choose, copier,
-    get_memcpy_fn, get_memmove_fn, get_memset_fn, memcpy, memcpy_nodrain, memcpy_nodrain_raw,
-    memcpy_persist, memcpy_persist_raw, memcpy_raw, memmove, memmove_nodrain, memmove_nodrain_raw,
-    memmove_persist, memmove_persist_raw, memmove_raw, memset, memset_nodrain, memset_nodrain_raw,
-    memset_persist, memset_persist_raw, memset_raw,
+    CopyError, MemFlags, MemmoveFn, MemsetFn, NonTemporal, Plan, Stores, choose, get_memcpy_fn,
+    get_memmove_fn, get_memset_fn, memcpy, memcpy_nodrain, memcpy_nodrain_raw, memcpy_persist,
+    memcpy_persist_raw, memcpy_raw, memmove, memmove_nodrain, memmove_nodrain_raw, memmove_persist,
+    memmove_persist_raw, memmove_raw, memset, memset_nodrain, memset_nodrain_raw, memset_persist,
+    memset_persist_raw, memset_raw,
 };
-pub use persist::{Drain, DrainFn, Drainer, Flush, FlushFn, Flusher, PageHook, PersistFn};
+pub use page::{PageFlusher, PageHook};
+pub use persist::{DrainFn, Drainer, FlushFn, Flusher, NotDurable, PersistFn};
 pub use selection::{Arch, Config, DEFAULT_NT_THRESHOLD, Fence, Granularity, Selection, WriteBack};
 #[cfg(feature = "std")]
 pub use std_support::{FeatureMismatch, cross_check};
+pub use traits::{Drain, Flush, InPlace, Persist};
+
+/// The traits whose methods every flusher has: `use pmem_flush::prelude::*;`.
+///
+/// ```
+/// use pmem_flush::prelude::*;
+/// let f = pmem_flush::flusher();
+/// f.flush(&[0u8; 64]); // Flush
+/// f.drain(); // Drain
+/// f.persist(&[0u8; 64]); // Persist
+/// ```
+pub mod prelude {
+    pub use crate::traits::{Drain, Flush, Persist};
+}
 
 /// Writes back every cache line that overlaps `buf` (libpmem's `pmem_flush`).
+///
+/// ```
+/// let data = [1u8; 100];
+/// pmem_flush::flush(&data);
+/// pmem_flush::drain();
+/// ```
 #[inline]
 pub fn flush(buf: &[u8]) {
     // SAFETY: a slice is readable for its whole length.
     unsafe { flush_raw(buf.as_ptr(), buf.len()) }
 }
 
-/// Writes back every cache line that overlaps `value`'s bytes.
+/// Writes back every cache line that overlaps `value`'s bytes (see [`InPlace`] for what may
+/// be passed).
 ///
-/// Flushes the value itself: for a `Vec` or `Box` that is the handle, not the heap data.
+/// ```
+/// let head = core::sync::atomic::AtomicU64::new(1);
+/// pmem_flush::flush_value(&head);
+/// pmem_flush::drain();
+/// ```
+///
+/// ```compile_fail
+/// let data = vec![0u8; 4096];
+/// pmem_flush::flush_value(&data); // would flush the Vec's pointer, length and capacity
+/// ```
 #[inline]
-pub fn flush_value<T: ?Sized>(value: &T) {
+pub fn flush_value<T: InPlace + ?Sized>(value: &T) {
     // SAFETY: a reference is readable for `size_of_val` bytes.
     unsafe { flush_raw((value as *const T).cast(), core::mem::size_of_val(value)) }
 }
@@ -153,6 +217,12 @@ pub fn flush_value<T: ?Sized>(value: &T) {
 /// # Safety
 ///
 /// When `len > 0`, every byte of the range must be readable by a byte load.
+///
+/// ```
+/// let data = [1u8; 100];
+/// // SAFETY: `data` is readable for its whole length.
+/// unsafe { pmem_flush::flush_raw(data.as_ptr(), data.len()) };
+/// ```
 // Not `#[inline]`, nor are the other functions that read the cell: code inlined into another
 // crate reaches a static through the GOT in position-independent builds (two dependent loads);
 // compiled here it is one RIP-relative load. LLVM kept the three-way dispatch out of line in
@@ -190,7 +260,7 @@ unsafe fn write_back_cached(deep: bool, drain_after: bool, addr: *const u8, len:
                 }
             }
             if drain_after {
-                drain();
+                arch::drain();
             }
         }
         // SAFETY: the caller's contract.
@@ -211,7 +281,7 @@ const FAST_PATH: Option<(WriteBack, u8)> = None;
 
 /// The first use of the free functions, out of the way of the hot path.
 mod first_use {
-    use super::{GLOBAL, arch, drain};
+    use super::{GLOBAL, arch};
 
     /// Detects, stores the selection, then does what `write_back_cached` does. Cold and out of
     /// line, and the last thing its callers do (a tail call), so their hot path saves no
@@ -233,20 +303,29 @@ mod first_use {
         // SAFETY: as in `write_back_cached`.
         unsafe { arch::write_back_range(kind, addr, len, word.shift()) };
         if drain_after {
-            drain();
+            arch::drain();
         }
     }
 }
 
 /// Waits until earlier flushes and non-temporal stores are ordered before later stores
 /// (libpmem's `pmem_drain`): SFENCE on x86-64, DSB SY on AArch64, phwsync on 64-bit POWER,
-/// FENCE iorw,iorw on RISC-V.
+/// FENCE iorw,iorw on RISC-V. The bare instruction: nothing is read or decided.
+///
+/// ```
+/// pmem_flush::flush(&[0u8; 64]);
+/// pmem_flush::drain();
+/// ```
 #[inline]
 pub fn drain() {
-    arch::fence(arch::DRAIN);
+    arch::drain();
 }
 
 /// Flushes `buf`, then drains (libpmem's `pmem_persist`).
+///
+/// ```
+/// pmem_flush::persist(b"durable");
+/// ```
 #[inline]
 pub fn persist(buf: &[u8]) {
     // SAFETY: a slice is readable for its whole length.
@@ -254,8 +333,21 @@ pub fn persist(buf: &[u8]) {
 }
 
 /// Flushes `value`'s bytes, then drains (see [`flush_value`]).
+///
+/// ```
+/// #[repr(C)]
+/// struct Header { len: u64, crc: u32 }
+/// impl pmem_flush::InPlace for Header {}
+/// pmem_flush::persist_value(&Header { len: 1, crc: 2 });
+/// ```
+///
+/// ```compile_fail
+/// let mut buf = [0u8; 64];
+/// let view: &mut [u8] = &mut buf;
+/// pmem_flush::persist_value(&view); // the slice reference, not the slice: refused
+/// ```
 #[inline]
-pub fn persist_value<T: ?Sized>(value: &T) {
+pub fn persist_value<T: InPlace + ?Sized>(value: &T) {
     // SAFETY: a reference is readable for `size_of_val` bytes.
     unsafe { persist_raw((value as *const T).cast(), core::mem::size_of_val(value)) }
 }
@@ -265,6 +357,12 @@ pub fn persist_value<T: ?Sized>(value: &T) {
 /// # Safety
 ///
 /// As for [`flush_raw`].
+///
+/// ```
+/// let data = [1u8; 100];
+/// // SAFETY: `data` is readable for its whole length.
+/// unsafe { pmem_flush::persist_raw(data.as_ptr(), data.len()) };
+/// ```
 pub unsafe fn persist_raw(addr: *const u8, len: usize) {
     // SAFETY: the caller's contract.
     unsafe { write_back_cached(false, true, addr, len) }
@@ -272,6 +370,10 @@ pub unsafe fn persist_raw(addr: *const u8, len: usize) {
 
 /// Writes `buf` back with the deepest write-back there is, at every granularity, then drains
 /// (libpmem2's `pmem2_deep_flush` for the CPU caches).
+///
+/// ```
+/// pmem_flush::deep_flush(&[0u8; 128]);
+/// ```
 #[inline]
 pub fn deep_flush(buf: &[u8]) {
     // SAFETY: a slice is readable for its whole length.
@@ -279,8 +381,12 @@ pub fn deep_flush(buf: &[u8]) {
 }
 
 /// Deep-flushes `value`'s bytes (see [`deep_flush`] and [`flush_value`]).
+///
+/// ```
+/// pmem_flush::deep_flush_value(&[7u64; 8]);
+/// ```
 #[inline]
-pub fn deep_flush_value<T: ?Sized>(value: &T) {
+pub fn deep_flush_value<T: InPlace + ?Sized>(value: &T) {
     // SAFETY: a reference is readable for `size_of_val` bytes.
     unsafe { deep_flush_raw((value as *const T).cast(), core::mem::size_of_val(value)) }
 }
@@ -290,74 +396,191 @@ pub fn deep_flush_value<T: ?Sized>(value: &T) {
 /// # Safety
 ///
 /// As for [`flush_raw`].
+///
+/// ```
+/// let data = [1u8; 100];
+/// // SAFETY: `data` is readable for its whole length.
+/// unsafe { pmem_flush::deep_flush_raw(data.as_ptr(), data.len()) };
+/// ```
 pub unsafe fn deep_flush_raw(addr: *const u8, len: usize) {
     // SAFETY: the caller's contract.
     unsafe { write_back_cached(true, true, addr, len) }
 }
 
+/// Commits: one failure-atomic 8-byte store of `value` into `word`, its write-back, and a
+/// drain (see [`Persist::commit`]). Persist what the word commits first.
+///
+/// ```
+/// use core::sync::atomic::{AtomicU64, Ordering};
+/// let mut records = [0u8; 64];
+/// let count = AtomicU64::new(0);
+/// pmem_flush::memcpy_persist(&mut records[..8], &7u64.to_le_bytes()).unwrap();
+/// pmem_flush::commit(&count, 1);
+/// assert_eq!(count.load(Ordering::Relaxed), 1);
+/// ```
+#[cfg(target_has_atomic = "64")]
+#[inline]
+pub fn commit(word: &core::sync::atomic::AtomicU64, value: u64) {
+    word.store(value, core::sync::atomic::Ordering::Release);
+    persist_value(word);
+}
+
 /// Whether the machine has an explicit hardware drain instruction for persistent memory, in
 /// libpmem's sense: no architecture does, so this is `false` everywhere (as
 /// `pmem_has_hw_drain`). Call [`drain`] after flushing all the same.
+///
+/// ```
+/// assert!(!pmem_flush::has_hw_drain());
+/// ```
 #[inline]
+#[must_use]
 pub const fn has_hw_drain() -> bool {
     false
 }
 
-/// The [`Flusher`] the free functions use.
+/// The [`Flusher`] the free functions use: the same selection, environment overrides included
+/// (feature `std`). The way to keep a value that agrees with the free functions.
+///
+/// ```
+/// use pmem_flush::prelude::*;
+/// let f = pmem_flush::flusher();
+/// f.persist(&[0u8; 64]);
+/// assert_eq!(f.flush_write_back(), pmem_flush::selection().flush_write_back());
+/// ```
+#[must_use]
 pub fn flusher() -> Flusher {
-    let sel = GLOBAL.selection();
-    // SAFETY: the cell holds this CPU's own selection or one the caller vouched for.
-    unsafe { Flusher::new_unchecked(&sel) }
+    Flusher::from_word(GLOBAL.word())
 }
 
-/// The [`Drainer`] the free functions use.
+/// The [`Drainer`]: the drain is the same everywhere on this target.
+///
+/// ```
+/// use pmem_flush::prelude::*;
+/// pmem_flush::drainer().drain();
+/// ```
 #[inline]
+#[must_use]
 pub const fn drainer() -> Drainer {
     Drainer::new()
 }
 
 /// The selection the free functions use, detecting first if nothing has yet. Its `Display`
 /// explains each choice.
+///
+/// ```
+/// let selection = pmem_flush::selection();
+/// println!("{selection}");
+/// ```
+#[must_use]
 pub fn selection() -> Selection {
     GLOBAL.selection()
 }
 
+/// Detects now, if nothing has been detected or configured yet, and returns the selection the
+/// free functions use.
+///
+/// The first use of the global selection (any free function, [`flusher`], [`selection`], the
+/// getters) detects. Without `std` that is a few register reads. With `std` it also reads
+/// libpmem's environment variables, which allocates and takes the standard library's
+/// environment lock, and on 64-bit POWER Linux it reads `/proc/self/auxv`. Call `init` early
+/// (before signal handlers, allocator hooks or interrupt handlers may flush) so that no later
+/// call does any of that. A configuration already made is kept.
+///
+/// ```
+/// let selection = pmem_flush::init();
+/// assert_eq!(selection, pmem_flush::selection());
+/// ```
+pub fn init() -> Selection {
+    GLOBAL.selection()
+}
+
 /// Detects the CPU and makes the free functions use `config` from now on.
+///
+/// A configuration always wins over a first use racing it: the detection of that first use
+/// never overwrites it. Values obtained earlier keep the selection they were made from:
+/// [`Flusher`]s, and the pointers from [`get_flush_fn`], [`get_persist_fn`] and
+/// [`get_deep_flush_fn`]. The free functions, and the pointers from [`get_memmove_fn`],
+/// [`get_memcpy_fn`] and [`get_memset_fn`] (which are free functions), follow the new one.
+///
+/// ```
+/// use pmem_flush::{Config, Granularity};
+/// pmem_flush::configure(Config::new().with_granularity(Granularity::Byte));
+/// assert_eq!(pmem_flush::selection().config().granularity(), Granularity::Byte);
+/// # pmem_flush::configure(Config::new());
+/// ```
 pub fn configure(config: Config) {
     GLOBAL.store(&Selection::detect(config));
 }
 
 /// Makes the free functions use `selection`, for environments where the CPU cannot be asked
-/// (features the embedder knows from a device tree, ACPI, or the platform's eADR status).
+/// (features the embedder knows from a device tree, ACPI, or the platform's eADR status). As
+/// [`configure`] for racing first uses and values obtained earlier.
 ///
 /// # Safety
 ///
 /// As for [`Flusher::new_unchecked`]: the selection is for this target and every CPU that will
 /// flush supports its instructions and has lines no smaller than its line size.
+///
+/// ```
+/// use pmem_flush::{Config, Selection};
+/// let detected = Selection::detect(Config::new());
+/// // SAFETY: detected on this CPU.
+/// unsafe { pmem_flush::configure_unchecked(&detected) };
+/// ```
 pub unsafe fn configure_unchecked(selection: &Selection) {
     GLOBAL.store(selection);
 }
 
-/// A plain function equal to [`flush_raw`] for the current selection, with no dispatch left
-/// (libpmem2's `pmem2_get_flush_fn`). Returns the same pointer on every call until the
-/// selection is changed by [`configure`].
+/// A plain function that does what [`flush_raw`] does with the current selection, with the
+/// instruction and line size fixed in it (libpmem2's `pmem2_get_flush_fn`). Every call returns
+/// the same function until [`configure`] changes the selection (Rust does not promise that two
+/// pointers to one function compare equal, so compare what they do, not their addresses).
+///
+/// ```
+/// let flush = pmem_flush::get_flush_fn();
+/// let data = [0u8; 64];
+/// // SAFETY: `data` is readable for its whole length.
+/// unsafe { flush(data.as_ptr(), data.len()) };
+/// ```
+#[must_use]
 pub fn get_flush_fn() -> FlushFn {
     flusher().flush_fn()
 }
 
-/// A plain function equal to [`persist_raw`] for the current selection (libpmem2's
-/// `pmem2_get_persist_fn`). Same pointer on every call, as [`get_flush_fn`].
+/// A plain function that does what [`persist_raw`] does with the current selection (libpmem2's
+/// `pmem2_get_persist_fn`), as [`get_flush_fn`].
+///
+/// ```
+/// let persist = pmem_flush::get_persist_fn();
+/// let data = [0u8; 64];
+/// // SAFETY: `data` is readable for its whole length.
+/// unsafe { persist(data.as_ptr(), data.len()) };
+/// ```
+#[must_use]
 pub fn get_persist_fn() -> PersistFn {
     flusher().persist_fn()
 }
 
-/// A plain function equal to [`drain`] (libpmem2's `pmem2_get_drain_fn`). Never null, same
-/// pointer on every call.
+/// A plain function equal to [`drain`] (libpmem2's `pmem2_get_drain_fn`). Never null.
+///
+/// ```
+/// pmem_flush::get_drain_fn()();
+/// ```
+#[must_use]
 pub fn get_drain_fn() -> DrainFn {
     drainer().drain_fn()
 }
 
-/// A plain function equal to [`deep_flush_raw`] for the current selection.
+/// A plain function that does what [`deep_flush_raw`] does with the current selection, as
+/// [`get_flush_fn`].
+///
+/// ```
+/// let deep = pmem_flush::get_deep_flush_fn();
+/// let data = [0u8; 64];
+/// // SAFETY: `data` is readable for its whole length.
+/// unsafe { deep(data.as_ptr(), data.len()) };
+/// ```
+#[must_use]
 pub fn get_deep_flush_fn() -> PersistFn {
     flusher().deep_flush_fn()
 }

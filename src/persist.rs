@@ -1,42 +1,12 @@
-//! The pair callers keep: [`Flusher`] and [`Drainer`], the traits they share with the concrete
-//! instruction types, and pmem2-style plain function pointers.
+//! The value callers keep: [`Flusher`] (flush, drain, persist and copy with one detected
+//! selection), the drain alone ([`Drainer`]), and pmem2-style plain function pointers.
 
 use core::fmt;
 
 use crate::arch;
+use crate::mem::{self, MemFlags, NonTemporal, Plan, choose};
 use crate::selection::{Config, Fence, Granularity, Selection, WriteBack};
-
-/// Writes back the cache lines of a range.
-pub trait Flush {
-    /// Writes back every cache line that overlaps `[addr, addr + len)`. `len == 0` does nothing
-    /// and does not touch `addr`. A range that claims to run past the top of the address space
-    /// is cut at the top.
-    ///
-    /// # Safety
-    ///
-    /// When `len > 0`, every byte of `[addr, addr + len)` must be readable by a byte load (a
-    /// write-back of an unmapped line faults like one).
-    unsafe fn flush_raw(&self, addr: *const u8, len: usize);
-
-    /// Writes back every cache line that overlaps `buf`.
-    #[inline(always)]
-    fn flush(&self, buf: &[u8]) {
-        // SAFETY: a slice is readable for its whole length.
-        unsafe { self.flush_raw(buf.as_ptr(), buf.len()) }
-    }
-}
-
-/// Waits until earlier write-backs and non-temporal stores are ordered before later stores.
-pub trait Drain {
-    /// Drains: orders this CPU's earlier write-backs and non-temporal stores before its later
-    /// stores. Says nothing about other CPUs' write-backs.
-    fn drain(&self);
-}
-
-/// A caller-supplied persistence step for page granularity (libpmem2's `msync` case): called
-/// with the range for `flush`, `persist` and `deep_flush`. It receives the same guarantee as
-/// [`Flush::flush_raw`]: when `len > 0` the range is readable.
-pub type PageHook = unsafe fn(addr: *const u8, len: usize);
+use crate::traits::{Drain, Flush, Persist};
 
 /// libpmem2's `pmem2_flush_fn`: writes back a range. Call with the contract of
 /// [`Flush::flush_raw`].
@@ -47,18 +17,37 @@ pub type PersistFn = unsafe fn(addr: *const u8, len: usize);
 /// libpmem2's `pmem2_drain_fn`.
 pub type DrainFn = fn();
 
-/// The flush half of the pair: a chosen write-back instruction and line size, or a page hook.
+/// One selection, ready to use: flush, drain, persist, deep flush and libpmem's persistent
+/// copies, all from one detection.
 ///
-/// `Copy`, two words, no allocation; calling it costs a predictable branch or two over the bare
-/// instruction loop. Build one with [`Flusher::new`] (detects the CPU), [`Flusher::page`], or
-/// [`Flusher::new_unchecked`] from a [`Selection`] you vouch for.
-#[derive(Clone, Copy)]
+/// `Copy`, two words, no allocation: keep it in a struct, pass it by value, share it between
+/// threads. Build one with [`Flusher::new`] (detects this CPU; refuses a selection that would
+/// not make data durable unless you accept it), take the one the free functions use with
+/// [`pmem_flush::flusher`](crate::flusher), or build one from a [`Selection`] you vouch for
+/// with [`Flusher::new_unchecked`].
+///
+/// Its methods come from the traits in [`prelude`](crate::prelude): [`Flush`], [`Drain`] and
+/// [`Persist`]; the copies ([`Persist::memcpy_persist`] and the rest) use the selection's
+/// stores: non-temporal where libpmem would, else ordinary stores with a write-back per line.
+///
+/// ```
+/// use pmem_flush::{Config, Flusher, prelude::*};
+///
+/// let flusher = Flusher::new(Config::new()).expect("a durable selection");
+/// let mut log = [0u8; 4096];
+/// flusher.memcpy_persist(&mut log[..5], b"hello").unwrap();
+/// flusher.flush(&log[..64]);
+/// flusher.drain();
+/// println!("{flusher}");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Flusher {
-    page_hook: Option<PageHook>,
-    flush: WriteBack,
-    deep: WriteBack,
+    flush_kind: WriteBack,
+    deep_kind: WriteBack,
     line_shift: u8,
     granularity: Granularity,
+    nt: NonTemporal,
+    nt_threshold: u32,
 }
 
 static_assertions::assert_impl_all!(Flusher: Copy, Send, Sync);
@@ -66,133 +55,280 @@ static_assertions::const_assert!(
     core::mem::size_of::<Flusher>() <= 2 * core::mem::size_of::<usize>()
 );
 
+/// `Flusher` keeps the threshold in 32 bits, as the detection cell does: `u32::MAX` is
+/// "never" ([`Config::with_nt_threshold`] stores every value from there up as `usize::MAX`).
+const fn threshold_u32(bytes: usize) -> u32 {
+    if bytes >= u32::MAX as usize {
+        u32::MAX
+    } else {
+        bytes as u32
+    }
+}
+
+const fn threshold_usize(t: u32) -> usize {
+    match t {
+        u32::MAX => usize::MAX,
+        t => t as usize,
+    }
+}
+
 impl Flusher {
-    /// Detects the CPU this code runs on and chooses for `config`. Never fails: a CPU without
-    /// any usable write-back gets a flusher that says so in its `Display` and does nothing.
-    pub fn new(config: Config) -> Flusher {
+    /// Detects the CPU this code runs on and chooses for `config`.
+    ///
+    /// Refuses a selection that would not make data durable ([`Selection::is_durable`]): at
+    /// cache-line granularity with no write-back instruction to use, persist would only fence.
+    /// That happens when the configuration disables every write-back the CPU has, on RISC-V
+    /// (no register reports Zicbom: build the selection from the platform's facts and use
+    /// [`Flusher::new_unchecked`]) and on targets without a backend. To go on anyway, accept
+    /// the error: `Flusher::new(config).unwrap_or_else(NotDurable::accept)`.
+    ///
+    /// The environment overrides of libpmem (`PMEM_NO_CLWB` and friends) are not read here:
+    /// pass [`Config::from_env`](crate::Config::from_env) (feature `std`), or take the free
+    /// functions' flusher with [`pmem_flush::flusher`](crate::flusher), which has read them.
+    ///
+    /// ```
+    /// use pmem_flush::{Config, Features, Flusher, NotDurable};
+    ///
+    /// let flusher = Flusher::new(Config::new());
+    /// # #[cfg(any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "powerpc64"))]
+    /// assert!(flusher.is_ok());
+    ///
+    /// // Every write-back disabled: refused, unless accepted.
+    /// let fence_only = Config::new().disable(Features::all());
+    /// let err = Flusher::new(fence_only).unwrap_err();
+    /// println!("{err}");
+    /// let flusher = Flusher::new(fence_only).unwrap_or_else(NotDurable::accept);
+    /// assert!(!flusher.is_durable());
+    /// ```
+    pub fn new(config: Config) -> Result<Flusher, NotDurable> {
         let selection = Selection::detect(config);
         // SAFETY: the selection comes from this CPU's own detection, for this target.
-        unsafe { Flusher::new_unchecked(&selection) }
+        let flusher = unsafe { Flusher::new_unchecked(&selection) };
+        if selection.is_durable() {
+            Ok(flusher)
+        } else {
+            Err(NotDurable { flusher, selection })
+        }
     }
 
-    /// The flusher for `selection`.
+    /// The flusher for `selection`, without asking the CPU and without refusing a non-durable
+    /// selection.
     ///
     /// # Safety
     ///
     /// `selection` must be for [`Arch::HOST`](crate::Arch::HOST), and every CPU that runs the
-    /// flusher must support its write-back instructions and have lines no smaller than its
-    /// line size. (A selection from another architecture flushes nothing.)
+    /// flusher must support its write-back instructions and non-temporal stores and have lines
+    /// no smaller than its line size. (A selection from another architecture flushes nothing.)
+    ///
+    /// ```
+    /// use pmem_flush::{Config, Cpu, Flusher, Selection};
+    /// # #[cfg(target_arch = "riscv64")] {
+    /// // A RISC-V kernel that read `riscv,cbom-block-size = <64>` from its device tree:
+    /// let cpu = pmem_flush::features::riscv64::zicbom(Some(64));
+    /// let selection = Selection::new(&cpu, Config::new());
+    /// // SAFETY: the device tree says every hart has Zicbom with 64-byte blocks.
+    /// let flusher = unsafe { Flusher::new_unchecked(&selection) };
+    /// assert!(flusher.is_durable());
+    /// # }
+    /// // Anywhere: the CPU's own detection, which is what `Flusher::new` does safely.
+    /// let selection = Selection::detect(Config::new());
+    /// // SAFETY: detected on this CPU.
+    /// let flusher = unsafe { Flusher::new_unchecked(&selection) };
+    /// assert_eq!(flusher.flush_write_back(), selection.flush_write_back());
+    /// ```
     #[inline]
+    #[must_use]
     pub const unsafe fn new_unchecked(selection: &Selection) -> Flusher {
         Flusher {
-            page_hook: None,
-            flush: selection.flush(),
-            deep: selection.deep_flush(),
+            flush_kind: selection.flush_write_back(),
+            deep_kind: selection.deep_flush_write_back(),
             line_shift: selection.line_shift(),
-            granularity: selection.config().get_granularity(),
+            granularity: selection.config().granularity(),
+            nt: selection.non_temporal(),
+            nt_threshold: threshold_u32(selection.config().nt_threshold()),
         }
     }
 
-    /// A page-granularity flusher: `flush`, `persist` and `deep_flush` call `hook` with the
-    /// range; its [`drainer`](Self::drainer) does nothing (libpmem2's PAGE granularity).
-    #[inline]
-    pub const fn page(hook: PageHook) -> Flusher {
+    /// The flusher of the global selection, from its packed word.
+    #[inline(always)]
+    pub(crate) const fn from_word(word: crate::cell::Word) -> Flusher {
         Flusher {
-            page_hook: Some(hook),
-            flush: WriteBack::None,
-            deep: WriteBack::None,
-            line_shift: 6,
-            granularity: Granularity::CacheLine,
+            flush_kind: word.flush(),
+            deep_kind: word.deep(),
+            line_shift: word.shift(),
+            granularity: word.granularity(),
+            nt: word.non_temporal(),
+            nt_threshold: word.nt_threshold_u32(),
         }
     }
 
-    /// The drain that goes with this flusher: this target's fence, or nothing for a page
-    /// flusher.
+    /// A flusher from its parts, for tests that force one store path or write-back.
+    #[cfg(test)]
+    pub(crate) const fn from_parts(
+        flush_kind: WriteBack,
+        line_shift: u8,
+        granularity: Granularity,
+        nt: NonTemporal,
+        nt_threshold: usize,
+    ) -> Flusher {
+        Flusher {
+            flush_kind,
+            deep_kind: flush_kind,
+            line_shift,
+            granularity,
+            nt,
+            nt_threshold: threshold_u32(nt_threshold),
+        }
+    }
+
+    /// log2 of the line size.
+    #[inline(always)]
+    pub(crate) const fn line_shift(&self) -> u8 {
+        self.line_shift
+    }
+
+    /// The drain that goes with this flusher: this target's fence ([`Drainer`] is the same for
+    /// every flusher; this is for code written in libpmem2's pair style).
+    ///
+    /// ```
+    /// use pmem_flush::prelude::*;
+    /// let drainer = pmem_flush::flusher().drainer();
+    /// drainer.drain();
+    /// ```
     #[inline]
+    #[must_use]
     pub const fn drainer(&self) -> Drainer {
-        match self.page_hook {
-            Some(_) => Drainer { fence: Fence::None },
-            None => Drainer::new(),
-        }
+        Drainer::new()
     }
 
-    /// The instruction `flush` executes per line ([`WriteBack::None`] at byte or page
-    /// granularity).
+    /// The instruction `flush` executes per line ([`WriteBack::None`] at byte granularity, or
+    /// when nothing is available).
+    ///
+    /// ```
+    /// use pmem_flush::{Config, Flusher, Granularity, NotDurable, WriteBack};
+    /// let eadr = Flusher::new(Config::new().with_granularity(Granularity::Byte))
+    ///     .unwrap_or_else(NotDurable::accept);
+    /// assert_eq!(eadr.flush_write_back(), WriteBack::None);
+    /// ```
     #[inline]
-    pub const fn write_back(&self) -> WriteBack {
-        self.flush
+    #[must_use]
+    pub const fn flush_write_back(&self) -> WriteBack {
+        self.flush_kind
     }
 
-    /// The instruction `deep_flush` executes per line ([`WriteBack::None`] for a page flusher).
+    /// The instruction `deep_flush` executes per line, at every granularity.
+    ///
+    /// ```
+    /// let f = pmem_flush::flusher();
+    /// # #[cfg(target_arch = "x86_64")]
+    /// assert_eq!(f.deep_flush_write_back(), f.flush_write_back());
+    /// ```
     #[inline]
-    pub const fn deep_write_back(&self) -> WriteBack {
-        self.deep
+    #[must_use]
+    pub const fn deep_flush_write_back(&self) -> WriteBack {
+        self.deep_kind
     }
 
     /// The bytes each write-back covers.
+    ///
+    /// ```
+    /// assert!(pmem_flush::flusher().line_size() >= 16);
+    /// ```
     #[inline]
+    #[must_use]
     pub const fn line_size(&self) -> usize {
         1 << self.line_shift
     }
 
-    /// The granularity: `None` for a page flusher.
+    /// The granularity it was chosen for.
+    ///
+    /// ```
+    /// use pmem_flush::{Config, Flusher, Granularity, NotDurable};
+    /// let f = Flusher::new(Config::new()).unwrap_or_else(NotDurable::accept);
+    /// assert_eq!(f.granularity(), Granularity::CacheLine);
+    /// ```
     #[inline]
-    pub const fn granularity(&self) -> Option<Granularity> {
-        match self.page_hook {
-            Some(_) => None,
-            None => Some(self.granularity),
+    #[must_use]
+    pub const fn granularity(&self) -> Granularity {
+        self.granularity
+    }
+
+    /// Whether persisting through this flusher makes data durable (see
+    /// [`Selection::is_durable`]): byte granularity, or a write-back instruction to use.
+    ///
+    /// ```
+    /// let f = pmem_flush::flusher();
+    /// println!("durable: {}", f.is_durable());
+    /// ```
+    #[inline]
+    #[must_use]
+    pub const fn is_durable(&self) -> bool {
+        match self.granularity {
+            Granularity::CacheLine => !matches!(self.flush_kind, WriteBack::None),
+            Granularity::Byte => true,
         }
     }
 
-    /// Flushes then drains the range (libpmem's `pmem_persist`).
+    /// The non-temporal stores its copies use ([`NonTemporal::None`]: ordinary stores only).
     ///
-    /// # Safety
-    ///
-    /// As for [`Flush::flush_raw`].
+    /// ```
+    /// use pmem_flush::{Config, Flusher, NonTemporal, NotDurable};
+    /// let f = Flusher::new(Config::new().with_non_temporal(false)).unwrap_or_else(NotDurable::accept);
+    /// assert_eq!(f.non_temporal(), NonTemporal::None);
+    /// ```
     #[inline]
-    pub unsafe fn persist_raw(&self, addr: *const u8, len: usize) {
-        // SAFETY: the caller's contract.
-        unsafe { self.hook_or_write_back(self.flush, true, addr, len) }
+    #[must_use]
+    pub const fn non_temporal(&self) -> NonTemporal {
+        self.nt
     }
 
-    /// Flushes then drains `buf`.
+    /// Copies from this many bytes up use non-temporal stores by default (`usize::MAX`:
+    /// never).
+    ///
+    /// ```
+    /// assert_eq!(pmem_flush::Flusher::new(pmem_flush::Config::new())
+    ///     .unwrap_or_else(pmem_flush::NotDurable::accept).nt_threshold(), 256);
+    /// ```
     #[inline]
-    pub fn persist(&self, buf: &[u8]) {
-        // SAFETY: a slice is readable for its whole length.
-        unsafe { self.persist_raw(buf.as_ptr(), buf.len()) }
+    #[must_use]
+    pub const fn nt_threshold(&self) -> usize {
+        threshold_usize(self.nt_threshold)
+    }
+
+    /// Its plan for a copy of `len` bytes with `flags`: what [`Persist::memmove_raw`] and the
+    /// other copies on this flusher do ([`choose`] with its granularity, threshold and stores).
+    ///
+    /// ```
+    /// use pmem_flush::{MemFlags, Stores};
+    /// let plan = pmem_flush::flusher().plan(MemFlags::TEMPORAL, 4096);
+    /// assert_eq!(plan.stores(), Stores::TemporalWriteBack);
+    /// assert!(plan.drains());
+    /// ```
+    #[inline]
+    #[must_use]
+    pub const fn plan(&self, flags: MemFlags, len: usize) -> Plan {
+        choose(flags, len, self.granularity, self.nt_threshold(), self.nt)
     }
 
     /// Writes the range back with the deepest write-back there is, whatever the granularity
-    /// (even at byte granularity), then drains; a page flusher calls its hook.
+    /// (even at byte granularity), then drains (libpmem2's `pmem2_deep_flush` for the CPU
+    /// caches).
     ///
     /// # Safety
     ///
     /// As for [`Flush::flush_raw`].
     #[inline]
     pub unsafe fn deep_flush_raw(&self, addr: *const u8, len: usize) {
-        // SAFETY: the caller's contract.
-        unsafe { self.hook_or_write_back(self.deep, true, addr, len) }
-    }
-
-    /// The page hook if there is one; else `kind` on every line, then the drain if `drain`.
-    ///
-    /// # Safety
-    ///
-    /// As for [`Flush::flush_raw`].
-    #[inline(always)]
-    unsafe fn hook_or_write_back(&self, kind: WriteBack, drain: bool, addr: *const u8, len: usize) {
-        if let Some(hook) = self.page_hook {
-            // SAFETY: the caller's contract is the hook's contract.
-            return unsafe { hook(addr, len) };
-        }
         // SAFETY: the constructor's contract (instruction supported) and the caller's (mapped).
-        unsafe { arch::write_back_range(kind, addr, len, self.line_shift) };
-        if drain {
-            arch::fence(arch::DRAIN);
-        }
+        unsafe { arch::write_back_range(self.deep_kind, addr, len, self.line_shift) };
+        arch::drain();
     }
 
     /// Deep-flushes `buf` (see [`deep_flush_raw`](Self::deep_flush_raw)).
+    ///
+    /// ```
+    /// pmem_flush::flusher().deep_flush(&[0u8; 256]);
+    /// ```
     #[inline]
     pub fn deep_flush(&self, buf: &[u8]) {
         // SAFETY: a slice is readable for its whole length.
@@ -200,122 +336,244 @@ impl Flusher {
     }
 
     /// A plain function that does what [`Flush::flush_raw`] does on this flusher
-    /// (libpmem2's `pmem2_get_flush_fn`). The same flusher always gives the same pointer.
+    /// (libpmem2's `pmem2_get_flush_fn`), with the instruction and line size fixed in it: no
+    /// dispatch is left. Flushers that flush alike hand out the same function.
+    ///
+    /// ```
+    /// let flush = pmem_flush::flusher().flush_fn();
+    /// let data = [1u8; 64];
+    /// // SAFETY: `data` is readable for its whole length.
+    /// unsafe { flush(data.as_ptr(), data.len()) };
+    /// ```
+    #[must_use]
     pub fn flush_fn(&self) -> FlushFn {
-        match self.page_hook {
-            Some(hook) => hook,
-            None => fns::lines(self.flush, self.line_shift),
-        }
+        fns::lines(self.flush_kind, self.line_shift)
     }
 
-    /// A plain function that does what [`persist_raw`](Self::persist_raw) does on this flusher
+    /// A plain function that does what [`Persist::persist_raw`] does on this flusher
     /// (libpmem2's `pmem2_get_persist_fn`).
+    ///
+    /// ```
+    /// let persist = pmem_flush::flusher().persist_fn();
+    /// let data = [1u8; 64];
+    /// // SAFETY: `data` is readable for its whole length.
+    /// unsafe { persist(data.as_ptr(), data.len()) };
+    /// ```
+    #[must_use]
     pub fn persist_fn(&self) -> PersistFn {
-        match self.page_hook {
-            Some(hook) => hook,
-            None => fns::lines_then_drain(self.flush, self.line_shift),
-        }
+        fns::lines_then_drain(self.flush_kind, self.line_shift)
     }
 
     /// A plain function that does what [`deep_flush_raw`](Self::deep_flush_raw) does on this
     /// flusher.
+    ///
+    /// ```
+    /// let deep = pmem_flush::flusher().deep_flush_fn();
+    /// let data = [1u8; 64];
+    /// // SAFETY: `data` is readable for its whole length.
+    /// unsafe { deep(data.as_ptr(), data.len()) };
+    /// ```
+    #[must_use]
     pub fn deep_flush_fn(&self) -> PersistFn {
-        match self.page_hook {
-            Some(hook) => hook,
-            None => fns::lines_then_drain(self.deep, self.line_shift),
-        }
+        fns::lines_then_drain(self.deep_kind, self.line_shift)
     }
 }
 
 impl Flush for Flusher {
     #[inline]
     unsafe fn flush_raw(&self, addr: *const u8, len: usize) {
-        // SAFETY: the caller's contract.
-        unsafe { self.hook_or_write_back(self.flush, false, addr, len) }
+        // SAFETY: the constructor's contract (instruction supported) and the caller's (mapped).
+        unsafe { arch::write_back_range(self.flush_kind, addr, len, self.line_shift) }
     }
 }
 
-impl fmt::Debug for Flusher {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Flusher")
-            .field("page_hook", &self.page_hook.map(|h| h as *const ()))
-            .field("flush", &self.flush)
-            .field("deep", &self.deep)
-            .field("line_size", &self.line_size())
-            .finish()
+impl Drain for Flusher {
+    #[inline(always)]
+    fn drain(&self) {
+        arch::drain();
+    }
+}
+
+impl Persist for Flusher {
+    #[inline]
+    unsafe fn memmove_raw(
+        &self,
+        dst: *mut u8,
+        src: *const u8,
+        len: usize,
+        flags: MemFlags,
+    ) -> *mut u8 {
+        // SAFETY: the caller's contract for the ranges; the constructor's for the instructions.
+        unsafe { mem::memmove_selected(self, dst, src, len, flags) }
+    }
+
+    #[inline]
+    unsafe fn memset_raw(&self, dst: *mut u8, value: u8, len: usize, flags: MemFlags) -> *mut u8 {
+        // SAFETY: the caller's contract for the range; the constructor's for the instructions.
+        unsafe { mem::memset_selected(self, dst, value, len, flags) }
     }
 }
 
 impl fmt::Display for Flusher {
-    /// One line: what `flush` and `deep_flush` execute.
+    /// One line: what `flush`, `deep_flush` and `drain` execute.
+    ///
+    /// ```
+    /// let text = pmem_flush::flusher().to_string();
+    /// assert!(text.starts_with("flush: "));
+    /// ```
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(hook) = self.page_hook {
-            return write!(
-                f,
-                "page granularity: flush calls the hook at {:p}",
-                hook as *const ()
-            );
+        match (self.flush_kind, self.granularity) {
+            (WriteBack::None, Granularity::Byte) => {
+                f.write_str("flush: nothing (byte granularity)")?
+            }
+            (WriteBack::None, _) => f.write_str("flush: nothing (NOT DURABLE)")?,
+            (wb, _) => write!(f, "flush: {wb} per {}-byte line", self.line_size())?,
         }
-        match self.flush {
-            WriteBack::None => f.write_str("flush: nothing")?,
-            wb => write!(f, "flush: {wb} per {}-byte line", self.line_size())?,
-        }
-        write!(f, "; deep flush: {}", self.deep)
+        write!(
+            f,
+            "; deep flush: {}; drain: {}",
+            self.deep_kind,
+            arch::DRAIN
+        )
     }
 }
 
-/// The drain half of the pair.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// [`Flusher::new`]'s refusal of a selection that would not make data durable: at cache-line
+/// granularity with no write-back instruction to use, persist would only fence.
+///
+/// [`accept`](NotDurable::accept) takes the flusher anyway; `Display` says why it was
+/// refused.
+///
+/// ```
+/// use pmem_flush::{Config, Features, Flusher};
+/// let err = Flusher::new(Config::new().disable(Features::all())).unwrap_err();
+/// assert!(!err.selection().is_durable());
+/// assert!(err.to_string().contains("not durable"));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NotDurable {
+    flusher: Flusher,
+    selection: Selection,
+}
+
+impl NotDurable {
+    /// The flusher that was refused: it fences, and flushes nothing.
+    ///
+    /// ```
+    /// use pmem_flush::{Config, Features, Flusher, NotDurable};
+    /// let f = Flusher::new(Config::new().disable(Features::all())).unwrap_or_else(NotDurable::accept);
+    /// assert!(!f.is_durable());
+    /// ```
+    #[must_use]
+    pub const fn accept(self) -> Flusher {
+        self.flusher
+    }
+
+    /// The selection it was built from; its `Display` explains every choice.
+    ///
+    /// ```
+    /// use pmem_flush::{Config, Features, Flusher};
+    /// let err = Flusher::new(Config::new().disable(Features::all())).unwrap_err();
+    /// println!("{}", err.selection());
+    /// ```
+    #[must_use]
+    pub const fn selection(&self) -> &Selection {
+        &self.selection
+    }
+}
+
+impl fmt::Display for NotDurable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let reason = if self
+            .selection
+            .config()
+            .disabled()
+            .intersects(self.selection.cpu().features)
+        {
+            "every write-back instruction this CPU has is disabled by configuration"
+        } else {
+            "no write-back instruction is known to this crate here (on RISC-V, pass the \
+             platform's Zicbom facts to `Flusher::new_unchecked`)"
+        };
+        write!(
+            f,
+            "not durable at cache-line granularity: {reason}; persist would only fence"
+        )
+    }
+}
+
+impl core::error::Error for NotDurable {}
+
+/// The drain alone: this target's fence (SFENCE, DSB SY, phwsync, FENCE iorw,iorw; a
+/// sequentially consistent atomic fence elsewhere), with nothing to decide at run time.
+///
+/// ```
+/// use pmem_flush::{Drainer, prelude::*};
+/// let drainer = Drainer::new();
+/// drainer.drain();
+/// let drain = drainer.drain_fn();
+/// drain();
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Drainer {
-    fence: Fence,
+    _private: (),
 }
 
 static_assertions::assert_impl_all!(Drainer: Copy, Send, Sync);
-static_assertions::const_assert!(
-    core::mem::size_of::<Drainer>() <= 2 * core::mem::size_of::<usize>()
-);
+static_assertions::assert_eq_size!(Drainer, ());
 
 impl Drainer {
     /// This target's drain: SFENCE on x86-64 (also after CLFLUSH; libpmem2 does the same),
     /// `DSB SY` on AArch64, `phwsync` on 64-bit POWER, `fence iorw,iorw` on RISC-V, a
     /// sequentially consistent atomic fence elsewhere.
+    ///
+    /// ```
+    /// let d = pmem_flush::Drainer::new();
+    /// assert_eq!(d, pmem_flush::Drainer::default());
+    /// ```
     #[inline]
+    #[must_use]
     pub const fn new() -> Drainer {
-        Drainer { fence: arch::DRAIN }
+        Drainer { _private: () }
     }
 
     /// The fence `drain` executes.
+    ///
+    /// ```
+    /// # #[cfg(target_arch = "x86_64")]
+    /// assert_eq!(pmem_flush::Drainer::new().fence(), pmem_flush::Fence::Sfence);
+    /// ```
     #[inline]
+    #[must_use]
     pub const fn fence(&self) -> Fence {
-        self.fence
+        arch::DRAIN
     }
 
-    /// A plain function that does what [`Drain::drain`] does on this drainer (libpmem2's
-    /// `pmem2_get_drain_fn`). The same drainer always gives the same pointer.
+    /// A plain function that does what [`Drain::drain`] does (libpmem2's
+    /// `pmem2_get_drain_fn`).
+    ///
+    /// ```
+    /// pmem_flush::Drainer::new().drain_fn()();
+    /// ```
+    #[must_use]
     pub fn drain_fn(&self) -> DrainFn {
-        match self.fence {
-            Fence::None => fns::nothing_to_drain,
-            _ => fns::drain,
-        }
-    }
-}
-
-impl Default for Drainer {
-    fn default() -> Self {
-        Drainer::new()
+        fns::drain
     }
 }
 
 impl Drain for Drainer {
-    #[inline]
+    #[inline(always)]
     fn drain(&self) {
-        arch::fence(self.fence);
+        arch::drain();
     }
 }
 
 impl fmt::Display for Drainer {
+    /// ```
+    /// assert!(pmem_flush::Drainer::new().to_string().starts_with("drain: "));
+    /// ```
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "drain: {}", self.fence)
+        write!(f, "drain: {}", arch::DRAIN)
     }
 }
 
@@ -337,20 +595,18 @@ mod fns {
     unsafe fn lines_then_drain_fixed<const KIND: u8, const SHIFT: u8>(addr: *const u8, len: usize) {
         // SAFETY: as for `lines_fixed`.
         unsafe { arch::write_back_range(WriteBack::from_u8(KIND), addr, len, SHIFT) };
-        arch::fence(arch::DRAIN);
+        arch::drain();
     }
 
     unsafe fn nothing(_addr: *const u8, _len: usize) {}
 
     unsafe fn drain_only(_addr: *const u8, _len: usize) {
-        arch::fence(arch::DRAIN);
+        arch::drain();
     }
 
     pub(super) fn drain() {
-        arch::fence(arch::DRAIN);
+        arch::drain();
     }
-
-    pub(super) fn nothing_to_drain() {}
 
     /// Expands to a match on `$shift` over every line size (16..=2048 bytes) for `$kind`.
     macro_rules! by_shift {
@@ -422,28 +678,18 @@ mod tests {
     use super::*;
     use crate::arch::trace::{Step, record};
     use crate::features::Cpu;
-    use std::cell::Cell as StdCell;
     use std::vec;
     use std::vec::Vec;
 
-    std::thread_local! {
-        static HOOK_CALLS: StdCell<(usize, usize)> = const { StdCell::new((0, 0)) };
-    }
-
-    /// Counts calls and remembers the last length.
-    unsafe fn counting_hook(_addr: *const u8, len: usize) {
-        HOOK_CALLS.with(|c| c.set((c.get().0 + 1, len)));
-    }
-
-    fn hook_calls(f: impl FnOnce()) -> (Vec<Step>, usize) {
-        HOOK_CALLS.with(|c| c.set((0, 0)));
-        let steps = record(f);
-        (steps, HOOK_CALLS.with(|c| c.get().0))
+    /// A flusher for this CPU that is never refused (byte granularity or nothing to use are
+    /// what some tests want).
+    fn flusher(config: Config) -> Flusher {
+        Flusher::new(config).unwrap_or_else(NotDurable::accept)
     }
 
     /// The four operations through the methods and through the plain function pointers;
     /// both must execute the same steps.
-    fn operations(f: Flusher, buf: &[u8]) -> [[(Vec<Step>, usize); 2]; 4] {
+    fn operations(f: Flusher, buf: &[u8]) -> [[Vec<Step>; 2]; 4] {
         let d = f.drainer();
         let call = |g: FlushFn| {
             move || {
@@ -452,15 +698,12 @@ mod tests {
             }
         };
         [
+            [record(|| f.persist(buf)), record(call(f.persist_fn()))],
+            [record(|| f.flush(buf)), record(call(f.flush_fn()))],
+            [record(|| d.drain()), record(|| d.drain_fn()())],
             [
-                hook_calls(|| f.persist(buf)),
-                hook_calls(call(f.persist_fn())),
-            ],
-            [hook_calls(|| f.flush(buf)), hook_calls(call(f.flush_fn()))],
-            [hook_calls(|| d.drain()), hook_calls(|| d.drain_fn()())],
-            [
-                hook_calls(|| f.deep_flush(buf)),
-                hook_calls(call(f.deep_flush_fn())),
+                record(|| f.deep_flush(buf)),
+                record(call(f.deep_flush_fn())),
             ],
         ]
     }
@@ -471,9 +714,9 @@ mod tests {
         let cpu = Cpu::detect();
         let probe = Selection::new(&cpu, Config::new());
         let (wb, deep, fence) = (
-            probe.write_back(),
-            probe.deep_flush(),
-            Flusher::new(Config::new()).drainer().fence(),
+            probe.best_write_back(),
+            probe.deep_flush_write_back(),
+            Drainer::new().fence(),
         );
         let lines =
             crate::lines::line_count(buf.as_ptr().addr(), buf.len(), probe.line_shift() as u32);
@@ -489,31 +732,26 @@ mod tests {
             v
         };
 
-        // (flusher, expected [persist, flush, drain, deep_flush] as (steps, hook calls)).
+        // (flusher, expected [persist, flush, drain, deep_flush]).
         let cases = [
             (
-                "page",
-                Flusher::page(counting_hook),
-                [(vec![], 1), (vec![], 1), (vec![], 0), (vec![], 1)],
-            ),
-            (
                 "cache line",
-                Flusher::new(Config::new()),
+                flusher(Config::new()),
                 [
-                    (then_fence(w(wb)), 0),
-                    (w(wb), 0),
-                    (vec![Step::Fence(fence)], 0),
-                    (then_fence(w(deep)), 0),
+                    then_fence(w(wb)),
+                    w(wb),
+                    vec![Step::Fence(fence)],
+                    then_fence(w(deep)),
                 ],
             ),
             (
                 "byte",
-                Flusher::new(Config::new().granularity(Granularity::Byte)),
+                flusher(Config::new().with_granularity(Granularity::Byte)),
                 [
-                    (vec![Step::Fence(fence)], 0),
-                    (vec![], 0),
-                    (vec![Step::Fence(fence)], 0),
-                    (then_fence(w(deep)), 0),
+                    vec![Step::Fence(fence)],
+                    vec![],
+                    vec![Step::Fence(fence)],
+                    then_fence(w(deep)),
                 ],
             ),
         ];
@@ -529,10 +767,6 @@ mod tests {
                 );
             }
         }
-        // The hook gets the caller's range unchanged.
-        HOOK_CALLS.with(|c| c.set((0, 0)));
-        Flusher::page(counting_hook).flush(&buf[3..10]);
-        assert_eq!(HOOK_CALLS.with(|c| c.get()), (1, 7));
     }
 
     #[test]
@@ -546,11 +780,8 @@ mod tests {
             let lines = crate::lines::line_count(range.as_ptr().addr(), range.len(), 7);
             for granularity in [Granularity::CacheLine, Granularity::Byte] {
                 let sel = Selection::new(
-                    &Cpu {
-                        features: detected.features,
-                        line_size: 128,
-                    },
-                    Config::new().granularity(granularity),
+                    &Cpu::new(detected.features, 128),
+                    Config::new().with_granularity(granularity),
                 );
                 // SAFETY: this CPU's own instructions on mapped memory. A 128-byte step may skip
                 // lines of a CPU with smaller ones, which weakens durability only; this test
@@ -564,11 +795,15 @@ mod tests {
                 let flushed = record(|| f.flush(range));
                 let persisted = record(|| f.persist(range));
                 let deep = record(|| f.deep_flush(range));
-                let mut want_persist = walk(sel.flush());
+                let mut want_persist = walk(sel.flush_write_back());
                 want_persist.push(Step::Fence(fence));
-                let mut want_deep = walk(sel.deep_flush());
+                let mut want_deep = walk(sel.deep_flush_write_back());
                 want_deep.push(Step::Fence(fence));
-                assert_eq!(flushed, walk(sel.flush()), "{granularity:?} at {offset}");
+                assert_eq!(
+                    flushed,
+                    walk(sel.flush_write_back()),
+                    "{granularity:?} at {offset}"
+                );
                 assert_eq!(persisted, want_persist, "{granularity:?} at {offset}");
                 assert_eq!(deep, want_deep, "{granularity:?} at {offset}");
                 if granularity == Granularity::Byte {
@@ -580,8 +815,8 @@ mod tests {
 
     #[test]
     fn zero_length_touches_nothing_but_persist_still_drains() {
-        let f = Flusher::new(Config::new());
-        let fence = f.drainer().fence();
+        let f = flusher(Config::new());
+        let fence = Drainer::new().fence();
         // A dangling, unmapped address: nothing may dereference or write it back.
         let p = core::ptr::without_provenance::<u8>(0x10);
         let zero_length = |g: FlushFn| {
@@ -596,7 +831,7 @@ mod tests {
         type Method = unsafe fn(&Flusher, *const u8, usize);
         let methods: [(Method, usize); 3] = [
             (<Flusher as Flush>::flush_raw, 0),
-            (Flusher::persist_raw, 1),
+            (<Flusher as Persist>::persist_raw, 1),
             (Flusher::deep_flush_raw, 1),
         ];
         for (method, fences) in methods {
@@ -606,31 +841,47 @@ mod tests {
         }
     }
 
+    /// What a function pointer does to `buf`, recorded.
+    fn effect(g: FlushFn, buf: &[u8]) -> Vec<Step> {
+        // SAFETY: `buf` is readable for its whole length.
+        record(|| unsafe { g(buf.as_ptr(), buf.len()) })
+    }
+
     #[test]
-    fn function_pointers_are_stable_and_specific() {
-        let a = Flusher::new(Config::new());
-        let b = Flusher::new(Config::new());
-        assert_eq!(a.flush_fn() as usize, b.flush_fn() as usize);
-        assert_eq!(a.persist_fn() as usize, b.persist_fn() as usize);
-        assert_eq!(
-            a.drainer().drain_fn() as usize,
-            b.drainer().drain_fn() as usize
-        );
-        // Different choices give different functions where they do different work.
-        let byte = Flusher::new(Config::new().granularity(Granularity::Byte));
-        if a.write_back() != WriteBack::None {
-            assert_ne!(a.flush_fn() as usize, byte.flush_fn() as usize);
-            assert_ne!(a.persist_fn() as usize, byte.persist_fn() as usize);
+    fn function_pointers_do_what_their_flusher_does() {
+        // Rust does not promise that two pointers to one function compare equal (nor that
+        // pointers to different functions differ), so this compares what they do.
+        let buf = vec![0u8; 300];
+        let a = flusher(Config::new());
+        let b = flusher(Config::new());
+        for (g, h) in [
+            (a.flush_fn(), b.flush_fn()),
+            (a.persist_fn(), b.persist_fn()),
+            (a.deep_flush_fn(), b.deep_flush_fn()),
+        ] {
+            assert_eq!(effect(g, &buf), effect(h, &buf));
         }
-        // A page flusher hands out the hook itself.
-        let page = Flusher::page(counting_hook);
-        assert_eq!(page.flush_fn() as usize, counting_hook as PageHook as usize);
+        assert_eq!(effect(a.flush_fn(), &buf), record(|| a.flush(&buf)));
+        assert_eq!(effect(a.persist_fn(), &buf), record(|| a.persist(&buf)));
+        assert_eq!(
+            record(|| a.drainer().drain_fn()()),
+            [Step::Fence(Drainer::new().fence())]
+        );
+        // Different choices give functions that do different work.
+        let byte = flusher(Config::new().with_granularity(Granularity::Byte));
+        if a.flush_write_back() != WriteBack::None {
+            assert_ne!(effect(a.flush_fn(), &buf), effect(byte.flush_fn(), &buf));
+            assert_ne!(
+                effect(a.persist_fn(), &buf),
+                effect(byte.persist_fn(), &buf)
+            );
+        }
     }
 
     #[test]
     fn every_line_size_pointer_walks_its_own_line_size() {
         let buf = vec![0u8; 4096 + 7];
-        let best = Selection::new(&Cpu::detect(), Config::new()).write_back();
+        let best = Selection::new(&Cpu::detect(), Config::new()).best_write_back();
         for shift in 4..=11u8 {
             let f = fns::lines(best, shift);
             // SAFETY: `buf` is readable; the host's own best write-back.
@@ -646,11 +897,42 @@ mod tests {
     }
 
     #[test]
-    fn pair_is_small_and_displays_its_choice() {
+    fn flusher_is_small_and_displays_its_choice() {
         assert!(core::mem::size_of::<Flusher>() <= 2 * core::mem::size_of::<usize>());
-        let f = Flusher::new(Config::new());
+        assert_eq!(core::mem::size_of::<Drainer>(), 0);
+        let f = flusher(Config::new());
         let text = std::format!("{f}");
-        assert!(text.contains(f.write_back().mnemonic()), "{text}");
-        assert!(std::format!("{}", Flusher::page(counting_hook)).starts_with("page granularity"));
+        assert!(text.contains(f.flush_write_back().mnemonic()), "{text}");
     }
+
+    #[test]
+    fn new_refuses_exactly_the_non_durable_selections() {
+        let cpu = Cpu::detect();
+        for disabled in [Features::empty(), Features::all(), cpu.features] {
+            for granularity in [Granularity::CacheLine, Granularity::Byte] {
+                let config = Config::new()
+                    .disable(disabled)
+                    .with_granularity(granularity);
+                let sel = Selection::detect(config);
+                match Flusher::new(config) {
+                    Ok(f) => {
+                        assert!(sel.is_durable() && f.is_durable(), "{sel}");
+                    }
+                    Err(e) => {
+                        assert!(!sel.is_durable(), "{sel}");
+                        assert_eq!(*e.selection(), sel);
+                        assert!(std::format!("{e}").contains("not durable"));
+                        assert!(std::format!("{sel}").starts_with("NOT DURABLE"));
+                        let f = e.accept();
+                        assert!(!f.is_durable());
+                        // It fences and writes nothing back.
+                        let steps = record(|| f.persist(&[0u8; 64]));
+                        assert_eq!(steps, [Step::Fence(Drainer::new().fence())]);
+                    }
+                }
+            }
+        }
+    }
+
+    use crate::features::Features;
 }

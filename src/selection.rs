@@ -3,7 +3,7 @@
 use core::fmt;
 
 use crate::features::{Cpu, Features};
-use crate::mem::NonTemporal;
+use crate::mem::{MemFlags, NonTemporal, Plan, Stores, choose};
 
 /// An instruction set this crate knows how to flush on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -52,7 +52,7 @@ impl Arch {
                 .union(Features::DC_CVAP)
                 .union(Features::DC_CVADP),
             Arch::PowerPc64 => Features::DCBF.union(Features::POWER_ISA_3_1),
-            Arch::RiscV64 => Features::CBO_CLEAN,
+            Arch::RiscV64 => Features::ZICBOM,
             Arch::Other => Features::empty(),
         }
     }
@@ -187,7 +187,7 @@ impl WriteBack {
             WriteBack::DcCvap => Features::DC_CVAP,
             WriteBack::DcCvadp => Features::DC_CVADP,
             WriteBack::Dcbstps => Features::DCBF,
-            WriteBack::CboClean => Features::CBO_CLEAN,
+            WriteBack::CboClean => Features::ZICBOM,
         }
     }
 
@@ -220,8 +220,6 @@ impl fmt::Display for WriteBack {
 #[repr(u8)]
 #[non_exhaustive]
 pub enum Fence {
-    /// No fence (page granularity: the page hook is the whole persistence step).
-    None = 0,
     /// x86 `SFENCE`.
     Sfence = 1,
     /// AArch64 `DSB SY`: waits for earlier cache maintenance to complete.
@@ -241,7 +239,6 @@ impl Fence {
     #[inline]
     pub const fn mnemonic(self) -> &'static str {
         match self {
-            Fence::None => "none",
             Fence::Sfence => "sfence",
             Fence::Dsb => "dsb sy",
             Fence::Phwsync => "phwsync",
@@ -258,8 +255,10 @@ impl fmt::Display for Fence {
 }
 
 /// How far a store must be pushed before it is persistent: libpmem2's granularity, minus the
-/// page kind, which needs a caller hook and is built with [`Flusher::page`](crate::Flusher::page).
+/// page kind, which needs a caller hook (see [`Flusher::page`](crate::Flusher::page) and
+/// [`PageFlusher`](crate::PageFlusher)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum Granularity {
     /// CPU caches are not persistent (ADR): `flush` writes back every line of the range.
     #[default]
@@ -273,7 +272,21 @@ pub enum Granularity {
 /// persistent copies use non-temporal stores.
 ///
 /// `Config::new()` is libpmem's default: cache-line granularity, every instruction allowed
-/// except the opt-in MOVDIR64B, non-temporal stores from 256 bytes.
+/// except the opt-in MOVDIR64B, non-temporal stores from 256 bytes. Builder methods take and
+/// return the value (`with_*`, [`disable`](Config::disable)); getters carry the plain name.
+///
+/// ```
+/// use pmem_flush::{Config, Features, Granularity};
+///
+/// // libpmem's PMEM_NO_CLWB=1 PMEM_MOVNT_THRESHOLD=1024 on an eADR platform:
+/// let config = Config::new()
+///     .disable(Features::CLWB)
+///     .with_nt_threshold(1024)
+///     .with_granularity(Granularity::Byte);
+/// assert_eq!(config.granularity(), Granularity::Byte);
+/// assert_eq!(config.nt_threshold(), 1024);
+/// assert!(config.disabled().contains(Features::CLWB));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Config {
     disabled: Features,
@@ -287,10 +300,21 @@ pub struct Config {
 /// many bytes use non-temporal stores.
 pub const DEFAULT_NT_THRESHOLD: usize = 256;
 
+/// Thresholds from this value up mean "never": the detection cell keeps 32 bits of threshold,
+/// and every configuration reads back the same wherever it is stored.
+const NT_THRESHOLD_NEVER_FROM: usize = u32::MAX as usize;
+
 impl Config {
     /// Cache-line granularity, nothing disabled, non-temporal stores from 256 bytes, no
     /// MOVDIR64B.
+    ///
+    /// ```
+    /// let config = pmem_flush::Config::new();
+    /// assert_eq!(config, pmem_flush::Config::default());
+    /// assert_eq!(config.nt_threshold(), pmem_flush::DEFAULT_NT_THRESHOLD);
+    /// ```
     #[inline]
+    #[must_use]
     pub const fn new() -> Config {
         Config {
             disabled: Features::empty(),
@@ -303,7 +327,13 @@ impl Config {
 
     /// Never use these features, even where the CPU has them. `Features::CLWB` is libpmem's
     /// `PMEM_NO_CLWB=1`, `Features::CLFLUSHOPT` its `PMEM_NO_CLFLUSHOPT=1`, `Features::AVX`
-    /// its `PMEM_AVX=0`, `Features::AVX512F` its `PMEM_AVX512F=0`.
+    /// its `PMEM_AVX=0`, `Features::AVX512F` its `PMEM_AVX512F=0`. Calls accumulate.
+    ///
+    /// ```
+    /// use pmem_flush::{Config, Features};
+    /// let config = Config::new().disable(Features::CLWB).disable(Features::CLFLUSHOPT);
+    /// assert_eq!(config.disabled(), Features::CLWB | Features::CLFLUSHOPT);
+    /// ```
     #[must_use]
     #[inline]
     pub const fn disable(self, features: Features) -> Config {
@@ -314,9 +344,15 @@ impl Config {
     }
 
     /// Sets the granularity. `Granularity::Byte` is libpmem's `PMEM_NO_FLUSH=1`.
+    ///
+    /// ```
+    /// use pmem_flush::{Config, Granularity};
+    /// let eadr = Config::new().with_granularity(Granularity::Byte);
+    /// assert_eq!(eadr.granularity(), Granularity::Byte);
+    /// ```
     #[must_use]
     #[inline]
-    pub const fn granularity(self, granularity: Granularity) -> Config {
+    pub const fn with_granularity(self, granularity: Granularity) -> Config {
         Config {
             granularity,
             ..self
@@ -326,9 +362,14 @@ impl Config {
     /// Allows (`true`, the default) or forbids non-temporal stores in the persistent copies.
     /// `false` is libpmem's `PMEM_NO_MOVNT=1`: every copy uses ordinary stores and writes the
     /// lines back.
+    ///
+    /// ```
+    /// let config = pmem_flush::Config::new().with_non_temporal(false);
+    /// assert!(!config.non_temporal());
+    /// ```
     #[must_use]
     #[inline]
-    pub const fn non_temporal(self, allowed: bool) -> Config {
+    pub const fn with_non_temporal(self, allowed: bool) -> Config {
         Config {
             non_temporal: allowed,
             ..self
@@ -337,9 +378,14 @@ impl Config {
 
     /// Opts in to MOVDIR64B for non-temporal copies where the CPU has it (libpmem's
     /// `PMEM_MOVDIR64B=1`). Off by default: it is slower than AVX-512 stores on some parts.
+    ///
+    /// ```
+    /// let config = pmem_flush::Config::new().with_movdir64b(true);
+    /// assert!(config.movdir64b());
+    /// ```
     #[must_use]
     #[inline]
-    pub const fn movdir64b(self, allowed: bool) -> Config {
+    pub const fn with_movdir64b(self, allowed: bool) -> Config {
         Config {
             movdir64b: allowed,
             ..self
@@ -348,42 +394,86 @@ impl Config {
 
     /// Copies of at least `bytes` use non-temporal stores unless their flags say otherwise
     /// (libpmem's `PMEM_MOVNT_THRESHOLD`). 0 means always, `usize::MAX` never.
+    ///
+    /// Values of `u32::MAX` (4 GiB - 1) and more are stored as `usize::MAX` ("never"): the
+    /// global selection keeps its threshold in 32 bits, and a configuration reads back the same
+    /// whether it was kept there or in a value of your own. Copies of 4 GiB and more are then
+    /// ordinary unless `NONTEMPORAL` (or `WC`) asks otherwise.
+    ///
+    /// ```
+    /// use pmem_flush::Config;
+    /// assert_eq!(Config::new().with_nt_threshold(4096).nt_threshold(), 4096);
+    /// # #[cfg(target_pointer_width = "64")]
+    /// assert_eq!(Config::new().with_nt_threshold(5 << 30).nt_threshold(), usize::MAX);
+    /// ```
     #[must_use]
     #[inline]
-    pub const fn nt_threshold(self, bytes: usize) -> Config {
+    pub const fn with_nt_threshold(self, bytes: usize) -> Config {
+        let nt_threshold = if bytes >= NT_THRESHOLD_NEVER_FROM {
+            usize::MAX
+        } else {
+            bytes
+        };
         Config {
-            nt_threshold: bytes,
+            nt_threshold,
             ..self
         }
     }
 
     /// The features this configuration forbids.
+    ///
+    /// ```
+    /// use pmem_flush::{Config, Features};
+    /// assert!(Config::new().disabled().is_empty());
+    /// ```
     #[inline]
+    #[must_use]
     pub const fn disabled(&self) -> Features {
         self.disabled
     }
 
     /// The configured granularity.
+    ///
+    /// ```
+    /// use pmem_flush::{Config, Granularity};
+    /// assert_eq!(Config::new().granularity(), Granularity::CacheLine);
+    /// ```
     #[inline]
-    pub const fn get_granularity(&self) -> Granularity {
+    #[must_use]
+    pub const fn granularity(&self) -> Granularity {
         self.granularity
     }
 
     /// Whether non-temporal stores are allowed.
+    ///
+    /// ```
+    /// assert!(pmem_flush::Config::new().non_temporal());
+    /// ```
     #[inline]
-    pub const fn get_non_temporal(&self) -> bool {
+    #[must_use]
+    pub const fn non_temporal(&self) -> bool {
         self.non_temporal
     }
 
     /// Whether MOVDIR64B is opted in.
+    ///
+    /// ```
+    /// assert!(!pmem_flush::Config::new().movdir64b());
+    /// ```
     #[inline]
-    pub const fn get_movdir64b(&self) -> bool {
+    #[must_use]
+    pub const fn movdir64b(&self) -> bool {
         self.movdir64b
     }
 
-    /// The non-temporal threshold in bytes.
+    /// The non-temporal threshold in bytes (`usize::MAX`: never).
+    ///
+    /// ```
+    /// assert_eq!(pmem_flush::Config::new().nt_threshold(), 256);
+    /// ```
     #[inline]
-    pub const fn get_nt_threshold(&self) -> usize {
+    #[must_use]
+    pub const fn nt_threshold(&self) -> usize {
         self.nt_threshold
     }
 }
@@ -476,9 +566,21 @@ impl Selection {
         &self.config
     }
 
-    /// What `flush` executes on each line ([`WriteBack::None`] at byte granularity).
+    /// What `flush` executes on each line ([`WriteBack::None`] at byte granularity, or when
+    /// nothing is available: see [`is_durable`](Self::is_durable)).
+    ///
+    /// ```
+    /// use pmem_flush::{Config, Cpu, Features, Granularity, Selection, WriteBack};
+    /// # #[cfg(target_arch = "x86_64")] {
+    /// let cpu = Cpu::new(Features::CLWB | Features::CLFLUSH, 64);
+    /// assert_eq!(Selection::new(&cpu, Config::new()).flush_write_back(), WriteBack::Clwb);
+    /// let eadr = Config::new().with_granularity(Granularity::Byte);
+    /// assert_eq!(Selection::new(&cpu, eadr).flush_write_back(), WriteBack::None);
+    /// # }
+    /// ```
     #[inline]
-    pub const fn flush(&self) -> WriteBack {
+    #[must_use]
+    pub const fn flush_write_back(&self) -> WriteBack {
         match self.config.granularity {
             Granularity::CacheLine => self.best,
             Granularity::Byte => WriteBack::None,
@@ -486,32 +588,127 @@ impl Selection {
     }
 
     /// What `deep_flush` executes on each line, at every granularity.
+    ///
+    /// ```
+    /// use pmem_flush::{Arch, Config, Cpu, Features, Selection, WriteBack};
+    /// let cpu = Cpu::new(Features::DC_CVAC | Features::DC_CVAP | Features::DC_CVADP, 64);
+    /// let sel = Selection::for_arch(Arch::AArch64, &cpu, Config::new());
+    /// assert_eq!(sel.flush_write_back(), WriteBack::DcCvap);
+    /// assert_eq!(sel.deep_flush_write_back(), WriteBack::DcCvadp);
+    /// ```
     #[inline]
-    pub const fn deep_flush(&self) -> WriteBack {
+    #[must_use]
+    pub const fn deep_flush_write_back(&self) -> WriteBack {
         self.deep
     }
 
     /// The best write-back instruction allowed, whether or not the granularity needs it.
+    ///
+    /// ```
+    /// use pmem_flush::{Arch, Config, Cpu, Features, Granularity, Selection, WriteBack};
+    /// let cpu = Cpu::new(Features::CLFLUSH | Features::CLFLUSHOPT, 64);
+    /// let eadr = Config::new().with_granularity(Granularity::Byte);
+    /// let sel = Selection::for_arch(Arch::X86_64, &cpu, eadr);
+    /// assert_eq!(sel.best_write_back(), WriteBack::ClflushOpt);
+    /// assert_eq!(sel.flush_write_back(), WriteBack::None);
+    /// ```
     #[inline]
-    pub const fn write_back(&self) -> WriteBack {
+    #[must_use]
+    pub const fn best_write_back(&self) -> WriteBack {
         self.best
+    }
+
+    /// Whether persisting with this selection makes data durable as the configuration
+    /// describes the platform: at byte granularity (the CPU caches are persistent) always; at
+    /// cache-line granularity only when there is a write-back instruction to use.
+    ///
+    /// `false` means `flush` writes nothing back: persist only fences, and data reaches
+    /// persistence only if the platform writes its caches back on power loss. That happens when
+    /// every write-back is disabled by configuration, on RISC-V without the embedder's Zicbom
+    /// facts, and on targets without a backend. [`Flusher::new`](crate::Flusher::new) and
+    /// [`Pmem::new`](crate::Pmem::new) refuse such a selection unless you accept it.
+    ///
+    /// ```
+    /// use pmem_flush::{Arch, Config, Cpu, Features, Granularity, Selection};
+    /// let cpu = Cpu::new(Features::CLFLUSH, 64);
+    /// assert!(Selection::for_arch(Arch::X86_64, &cpu, Config::new()).is_durable());
+    /// let none = Config::new().disable(Features::CLFLUSH);
+    /// assert!(!Selection::for_arch(Arch::X86_64, &cpu, none).is_durable());
+    /// let eadr = none.with_granularity(Granularity::Byte);
+    /// assert!(Selection::for_arch(Arch::X86_64, &cpu, eadr).is_durable());
+    /// ```
+    #[inline]
+    #[must_use]
+    pub const fn is_durable(&self) -> bool {
+        match self.config.granularity {
+            Granularity::CacheLine => !matches!(self.best, WriteBack::None),
+            Granularity::Byte => true,
+        }
     }
 
     /// The non-temporal stores the persistent copies use ([`NonTemporal::None`] when none
     /// are available or allowed: copies then use ordinary stores and write the lines back).
+    ///
+    /// ```
+    /// use pmem_flush::{Arch, Config, Cpu, Features, NonTemporal, Selection};
+    /// let cpu = Cpu::new(Features::CLWB | Features::SSE2 | Features::AVX, 64);
+    /// let sel = Selection::for_arch(Arch::X86_64, &cpu, Config::new());
+    /// assert_eq!(sel.non_temporal(), NonTemporal::Avx);
+    /// let off = Config::new().with_non_temporal(false);
+    /// assert_eq!(Selection::for_arch(Arch::X86_64, &cpu, off).non_temporal(), NonTemporal::None);
+    /// ```
     #[inline]
+    #[must_use]
     pub const fn non_temporal(&self) -> NonTemporal {
         self.nt
     }
 
-    /// What `drain` executes.
+    /// How a copy of `len` bytes with `flags` stores and whether it drains: [`choose`] with
+    /// this selection's granularity, threshold and non-temporal stores. The copies run exactly
+    /// this plan, and `Display` explains the copies from it.
+    ///
+    /// ```
+    /// use pmem_flush::{Arch, Config, Cpu, Features, MemFlags, NonTemporal, Selection, Stores};
+    /// let cpu = Cpu::new(Features::CLWB | Features::SSE2, 64);
+    /// let sel = Selection::for_arch(Arch::X86_64, &cpu, Config::new());
+    /// assert_eq!(sel.plan(MemFlags::empty(), 64).stores(), Stores::TemporalWriteBack);
+    /// assert_eq!(sel.plan(MemFlags::empty(), 4096).stores(), Stores::NonTemporal(NonTemporal::Sse2));
+    /// assert!(!sel.plan(MemFlags::NODRAIN, 4096).drains());
+    /// ```
     #[inline]
-    pub const fn drain(&self) -> Fence {
+    #[must_use]
+    pub const fn plan(&self, flags: MemFlags, len: usize) -> Plan {
+        choose(
+            flags,
+            len,
+            self.config.granularity,
+            self.config.nt_threshold,
+            self.nt,
+        )
+    }
+
+    /// What `drain` executes.
+    ///
+    /// ```
+    /// use pmem_flush::{Arch, Config, Cpu, Fence, Selection};
+    /// let sel = Selection::for_arch(Arch::AArch64, &Cpu::NONE, Config::new());
+    /// assert_eq!(sel.drain_fence(), Fence::Dsb);
+    /// ```
+    #[inline]
+    #[must_use]
+    pub const fn drain_fence(&self) -> Fence {
         self.arch.drain_fence()
     }
 
     /// The bytes each write-back covers.
+    ///
+    /// ```
+    /// use pmem_flush::{Arch, Config, Cpu, Features, Selection};
+    /// let cpu = Cpu::new(Features::DCBF, 128);
+    /// assert_eq!(Selection::for_arch(Arch::PowerPc64, &cpu, Config::new()).line_size(), 128);
+    /// ```
     #[inline]
+    #[must_use]
     pub const fn line_size(&self) -> usize {
         self.cpu.line_size
     }
@@ -551,15 +748,67 @@ const fn first_usable(candidates: &[WriteBack], usable: Features) -> WriteBack {
     WriteBack::None
 }
 
+impl Selection {
+    /// The `copies:` line of `Display`, worded from [`plan`](Self::plan) itself: what an
+    /// unflagged copy below and at the threshold does, and what `NONTEMPORAL` asks for.
+    fn describe_copies(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let threshold = self.config.nt_threshold;
+        let short = self.plan(MemFlags::empty(), 0).stores;
+        // `usize::MAX` means never: no copy is that long.
+        let long = match threshold {
+            usize::MAX => short,
+            t => self.plan(MemFlags::empty(), t).stores,
+        };
+        let forced = self.plan(MemFlags::NONTEMPORAL, threshold.min(1)).stores;
+        f.write_str("copies:     ")?;
+        if long == short {
+            self.describe_stores(f, short)?;
+        } else if threshold == 0 {
+            self.describe_stores(f, long)?;
+        } else {
+            self.describe_stores(f, long)?;
+            write!(f, " from {threshold} bytes, else ")?;
+            self.describe_stores(f, short)?;
+        }
+        if forced != long {
+            f.write_str("; NONTEMPORAL: ")?;
+            self.describe_stores(f, forced)?;
+        }
+        writeln!(f)
+    }
+
+    fn describe_stores(&self, f: &mut fmt::Formatter<'_>, stores: Stores) -> fmt::Result {
+        match stores {
+            Stores::NonTemporal(nt) => f.write_str(nt.mnemonic()),
+            Stores::TemporalWriteBack => match self.flush_write_back() {
+                WriteBack::None => f.write_str("ordinary stores, no write-back"),
+                wb => write!(f, "ordinary stores, then {wb}"),
+            },
+            Stores::Temporal => f.write_str("ordinary stores, no write-back"),
+        }
+    }
+}
+
 impl fmt::Display for Selection {
     /// Several lines: the chosen flush, deep flush and drain, and every candidate write-back
     /// with its state (chosen, available, disabled by configuration, absent) and where it was
     /// detected.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.flush() {
+        if !self.is_durable() {
+            writeln!(
+                f,
+                "NOT DURABLE: flush writes nothing back and persist only fences; data reaches \
+                 persistence only if the platform writes CPU caches back on power loss"
+            )?;
+        }
+        match self.flush_write_back() {
             WriteBack::None if self.config.granularity == Granularity::Byte => writeln!(
                 f,
                 "flush:      nothing (byte granularity: CPU caches are persistent)"
+            )?,
+            WriteBack::None if self.config.disabled.intersects(self.cpu.features) => writeln!(
+                f,
+                "flush:      nothing: every write-back this CPU has is disabled by configuration"
             )?,
             WriteBack::None => writeln!(
                 f,
@@ -568,32 +817,16 @@ impl fmt::Display for Selection {
             wb => writeln!(f, "flush:      {wb} per {}-byte line", self.line_size())?,
         }
         match self.deep {
-            WriteBack::None => writeln!(f, "deep flush: {}", self.drain())?,
+            WriteBack::None => writeln!(f, "deep flush: {}", self.drain_fence())?,
             wb => writeln!(
                 f,
                 "deep flush: {wb} per {}-byte line, then {}",
                 self.line_size(),
-                self.drain()
+                self.drain_fence()
             )?,
         }
-        writeln!(f, "drain:      {}", self.drain())?;
-        let after = match self.flush() {
-            WriteBack::None => "no write-back",
-            wb => wb.mnemonic(),
-        };
-        match (self.nt, self.config.nt_threshold) {
-            (NonTemporal::None, _) => writeln!(f, "copies:     ordinary stores, then {after}")?,
-            (nt, usize::MAX) => writeln!(
-                f,
-                "copies:     ordinary stores, then {after}; {} only when asked",
-                nt.mnemonic()
-            )?,
-            (nt, threshold) => writeln!(
-                f,
-                "copies:     {} from {threshold} bytes, else ordinary stores, then {after}",
-                nt.mnemonic()
-            )?,
-        }
+        writeln!(f, "drain:      {}", self.drain_fence())?;
+        self.describe_copies(f)?;
         write!(f, "candidates ({:?}):", self.arch)?;
         let cpu = self.cpu.features;
         let mut any = false;
@@ -630,7 +863,7 @@ impl fmt::Display for Selection {
         {
             f.write_str("\nnote: before POWER10 (ISA 3.1) dcbstps executes as dcbf (write back and invalidate) and phwsync as hwsync")?;
         }
-        if self.arch == Arch::RiscV64 && !cpu.contains(Features::CBO_CLEAN) {
+        if self.arch == Arch::RiscV64 && !cpu.contains(Features::ZICBOM) {
             f.write_str("\nnote: no register reports Zicbom or the block size: without the embedder's word there is no write-back instruction, and flush does nothing")?;
         }
         Ok(())
@@ -691,18 +924,18 @@ mod tests {
             for (mask, pick) in masks.into_iter().zip(picks) {
                 let sel =
                     Selection::for_arch(Arch::X86_64, &x86(features), Config::new().disable(mask));
-                assert_eq!(sel.flush(), pick, "{features:?} minus {mask:?}");
+                assert_eq!(sel.flush_write_back(), pick, "{features:?} minus {mask:?}");
                 assert_eq!(
-                    sel.deep_flush(),
+                    sel.deep_flush_write_back(),
                     pick,
                     "x86 deep flush uses the same instruction"
                 );
-                assert_eq!(sel.drain(), Fence::Sfence);
+                assert_eq!(sel.drain_fence(), Fence::Sfence);
             }
         }
         // Masking CLFLUSH too leaves nothing: said, not pretended.
         let sel = Selection::for_arch(Arch::X86_64, &x86(all), Config::new().disable(all));
-        assert_eq!(sel.flush(), WriteBack::None);
+        assert_eq!(sel.flush_write_back(), WriteBack::None);
     }
 
     #[test]
@@ -715,7 +948,7 @@ mod tests {
                 "EPYC (Zen 1)" => WriteBack::ClflushOpt,
                 _ => WriteBack::Clwb,
             };
-            assert_eq!(sel.flush(), want, "{}", r.name);
+            assert_eq!(sel.flush_write_back(), want, "{}", r.name);
             assert_eq!(sel.line_size(), 64);
         }
     }
@@ -725,26 +958,26 @@ mod tests {
         let sel = Selection::for_arch(
             Arch::X86_64,
             &x86(Features::CLWB | Features::CLFLUSH),
-            Config::new().granularity(Granularity::Byte),
+            Config::new().with_granularity(Granularity::Byte),
         );
-        assert_eq!(sel.flush(), WriteBack::None);
-        assert_eq!(sel.deep_flush(), WriteBack::Clwb);
-        assert_eq!(sel.write_back(), WriteBack::Clwb);
-        assert_eq!(sel.drain(), Fence::Sfence);
+        assert_eq!(sel.flush_write_back(), WriteBack::None);
+        assert_eq!(sel.deep_flush_write_back(), WriteBack::Clwb);
+        assert_eq!(sel.best_write_back(), WriteBack::Clwb);
+        assert_eq!(sel.drain_fence(), Fence::Sfence);
     }
 
     #[test]
     fn foreign_features_are_ignored() {
         let cpu = Cpu {
-            features: Features::DC_CVAP | Features::CBO_CLEAN,
+            features: Features::DC_CVAP | Features::ZICBOM,
             line_size: 64,
         };
         let sel = Selection::for_arch(Arch::X86_64, &cpu, Config::new());
-        assert_eq!(sel.flush(), WriteBack::None);
+        assert_eq!(sel.flush_write_back(), WriteBack::None);
         assert!(sel.cpu().features.is_empty());
         let other = Selection::for_arch(Arch::Other, &x86(Features::all()), Config::new());
         assert_eq!(
-            (other.flush(), other.drain()),
+            (other.flush_write_back(), other.drain_fence()),
             (WriteBack::None, Fence::SeqCst)
         );
     }
@@ -775,7 +1008,7 @@ mod tests {
         let byte = Selection::for_arch(
             Arch::X86_64,
             &cpu,
-            Config::new().granularity(Granularity::Byte),
+            Config::new().with_granularity(Granularity::Byte),
         );
         let text = format!("{byte}");
         assert!(
@@ -854,11 +1087,11 @@ mod tests {
                 let config = Config::new().disable(mask);
                 let sel = Selection::for_arch(Arch::AArch64, &cpu(features, 64), config);
                 assert_eq!(
-                    (sel.flush(), sel.deep_flush()),
+                    (sel.flush_write_back(), sel.deep_flush_write_back()),
                     (flush, deep),
                     "{features:?} - {mask:?}"
                 );
-                assert_eq!(sel.drain(), Fence::Dsb);
+                assert_eq!(sel.drain_fence(), Fence::Dsb);
                 let text = format!("{sel}");
                 assert_eq!(
                     text.contains("DC CVAC cleans to the Point of Coherency"),
@@ -869,10 +1102,13 @@ mod tests {
                 let byte = Selection::for_arch(
                     Arch::AArch64,
                     &cpu(features, 64),
-                    config.granularity(Granularity::Byte),
+                    config.with_granularity(Granularity::Byte),
                 );
-                assert_eq!((byte.flush(), byte.deep_flush()), (No, deep));
-                assert_eq!(byte.drain(), Fence::Dsb);
+                assert_eq!(
+                    (byte.flush_write_back(), byte.deep_flush_write_back()),
+                    (No, deep)
+                );
+                assert_eq!(byte.drain_fence(), Fence::Dsb);
             }
         }
     }
@@ -888,7 +1124,12 @@ mod tests {
                 1 => (WriteBack::DcCvap, WriteBack::DcCvap),
                 _ => (WriteBack::DcCvap, WriteBack::DcCvadp),
             };
-            assert_eq!((sel.flush(), sel.deep_flush()), want, "{}", r.name);
+            assert_eq!(
+                (sel.flush_write_back(), sel.deep_flush_write_back()),
+                want,
+                "{}",
+                r.name
+            );
             assert_eq!(
                 sel.line_size(),
                 4 << ((r.regs.ctr_el0 >> 16) & 0xf),
@@ -946,11 +1187,11 @@ mod tests {
                 Config::new().disable(mask),
             );
             assert_eq!(
-                (sel.flush(), sel.deep_flush()),
+                (sel.flush_write_back(), sel.deep_flush_write_back()),
                 (want, want),
                 "{features:?} - {mask:?}"
             );
-            assert_eq!(sel.drain(), Fence::Phwsync);
+            assert_eq!(sel.drain_fence(), Fence::Phwsync);
             assert_eq!(sel.line_size(), 128);
             let text = format!("{sel}");
             assert_eq!(
@@ -969,10 +1210,10 @@ mod tests {
         let sel = Selection::for_arch(
             Arch::PowerPc64,
             &crate::features::powerpc64::ASSUMED,
-            Config::new().granularity(Granularity::Byte),
+            Config::new().with_granularity(Granularity::Byte),
         );
         assert_eq!(
-            (sel.flush(), sel.deep_flush()),
+            (sel.flush_write_back(), sel.deep_flush_write_back()),
             (WriteBack::None, WriteBack::Dcbstps)
         );
         assert_eq!(Fence::Phwsync.mnemonic(), "phwsync");
@@ -984,10 +1225,10 @@ mod tests {
         // Nothing said: no write-back, and the selection says so plainly.
         let none = Selection::for_arch(Arch::RiscV64, &Cpu::NONE, Config::new());
         assert_eq!(
-            (none.flush(), none.deep_flush()),
+            (none.flush_write_back(), none.deep_flush_write_back()),
             (WriteBack::None, WriteBack::None)
         );
-        assert_eq!(none.drain(), Fence::Fence);
+        assert_eq!(none.drain_fence(), Fence::Fence);
         let text = format!("{none}");
         assert!(
             text.contains("flush:      nothing: no write-back instruction is available"),
@@ -1000,7 +1241,7 @@ mod tests {
         for block in [32, 64, 128] {
             let sel = Selection::for_arch(Arch::RiscV64, &zicbom(Some(block)), Config::new());
             assert_eq!(
-                (sel.flush(), sel.deep_flush()),
+                (sel.flush_write_back(), sel.deep_flush_write_back()),
                 (WriteBack::CboClean, WriteBack::CboClean)
             );
             assert_eq!(sel.line_size(), block);
@@ -1010,16 +1251,16 @@ mod tests {
         let masked = Selection::for_arch(
             Arch::RiscV64,
             &zicbom(Some(64)),
-            Config::new().disable(Features::CBO_CLEAN),
+            Config::new().disable(Features::ZICBOM),
         );
-        assert_eq!(masked.flush(), WriteBack::None);
+        assert_eq!(masked.flush_write_back(), WriteBack::None);
         let byte = Selection::for_arch(
             Arch::RiscV64,
             &zicbom(Some(64)),
-            Config::new().granularity(Granularity::Byte),
+            Config::new().with_granularity(Granularity::Byte),
         );
         assert_eq!(
-            (byte.flush(), byte.deep_flush()),
+            (byte.flush_write_back(), byte.deep_flush_write_back()),
             (WriteBack::None, WriteBack::CboClean)
         );
     }
@@ -1036,12 +1277,16 @@ mod tests {
         ];
         for (arch, flush, deep) in picks {
             let sel = Selection::for_arch(arch, &everything, Config::new());
-            assert_eq!((sel.flush(), sel.deep_flush()), (flush, deep), "{arch:?}");
+            assert_eq!(
+                (sel.flush_write_back(), sel.deep_flush_write_back()),
+                (flush, deep),
+                "{arch:?}"
+            );
             assert_eq!(sel.cpu().features, arch.features(), "{arch:?}");
             // Only this architecture's own features help it.
             let foreign = cpu(F::all().difference(arch.features()), 64);
             let sel = Selection::for_arch(arch, &foreign, Config::new());
-            assert_eq!(sel.flush(), WriteBack::None, "{arch:?}");
+            assert_eq!(sel.flush_write_back(), WriteBack::None, "{arch:?}");
             assert!(sel.cpu().features.is_empty());
         }
     }

@@ -39,16 +39,16 @@ impl Config {
             }
         }
         if is("PMEM_NO_FLUSH", "1") {
-            config = config.granularity(Granularity::Byte);
+            config = config.with_granularity(Granularity::Byte);
         }
         if is("PMEM_NO_MOVNT", "1") {
-            config = config.non_temporal(false);
+            config = config.with_non_temporal(false);
         }
         if is("PMEM_MOVDIR64B", "1") {
-            config = config.movdir64b(true);
+            config = config.with_movdir64b(true);
         }
         if let Some(threshold) = var("PMEM_MOVNT_THRESHOLD").and_then(|v| v.parse::<usize>().ok()) {
-            config = config.nt_threshold(threshold);
+            config = config.with_nt_threshold(threshold);
         }
         config
     }
@@ -230,11 +230,11 @@ mod tests {
             Features::CLWB | Features::CLFLUSHOPT
         );
         assert_eq!(
-            config_for(&[("PMEM_NO_FLUSH", "1")]).get_granularity(),
+            config_for(&[("PMEM_NO_FLUSH", "1")]).granularity(),
             Granularity::Byte
         );
         assert_eq!(
-            config_for(&[("PMEM_NO_FLUSH", "0")]).get_granularity(),
+            config_for(&[("PMEM_NO_FLUSH", "0")]).granularity(),
             Granularity::CacheLine
         );
         // Only the exact value counts, as in libpmem.
@@ -250,19 +250,19 @@ mod tests {
     #[test]
     fn copy_overrides_use_libpmem_spelling() {
         let c = config_for(&[("PMEM_NO_MOVNT", "1")]);
-        assert!(!c.get_non_temporal());
-        assert!(config_for(&[("PMEM_NO_MOVNT", "0")]).get_non_temporal());
+        assert!(!c.non_temporal());
+        assert!(config_for(&[("PMEM_NO_MOVNT", "0")]).non_temporal());
         assert_eq!(
-            config_for(&[("PMEM_MOVNT_THRESHOLD", "0")]).get_nt_threshold(),
+            config_for(&[("PMEM_MOVNT_THRESHOLD", "0")]).nt_threshold(),
             0
         );
         assert_eq!(
-            config_for(&[("PMEM_MOVNT_THRESHOLD", "4096")]).get_nt_threshold(),
+            config_for(&[("PMEM_MOVNT_THRESHOLD", "4096")]).nt_threshold(),
             4096
         );
         for bad in ["-1", "abc", "", "12k"] {
             assert_eq!(
-                config_for(&[("PMEM_MOVNT_THRESHOLD", bad)]).get_nt_threshold(),
+                config_for(&[("PMEM_MOVNT_THRESHOLD", bad)]).nt_threshold(),
                 256,
                 "{bad:?}"
             );
@@ -276,8 +276,8 @@ mod tests {
             config_for(&[("PMEM_AVX", "1")]).disabled(),
             Features::empty()
         );
-        assert!(config_for(&[("PMEM_MOVDIR64B", "1")]).get_movdir64b());
-        assert!(!config_for(&[("PMEM_MOVDIR64B", "0")]).get_movdir64b());
+        assert!(config_for(&[("PMEM_MOVDIR64B", "1")]).movdir64b());
+        assert!(!config_for(&[("PMEM_MOVDIR64B", "0")]).movdir64b());
     }
 
     #[test]

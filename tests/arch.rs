@@ -130,7 +130,7 @@ mod aarch64 {
         } else {
             WriteBack::DcCvac
         };
-        assert_eq!(sel.flush(), want, "{sel}");
+        assert_eq!(sel.flush_write_back(), want, "{sel}");
     }
 }
 
@@ -168,7 +168,7 @@ mod powerpc64 {
         Phwsync.drain();
         let sel = pmem_flush::selection();
         assert_eq!(
-            (sel.flush(), sel.line_size()),
+            (sel.flush_write_back(), sel.line_size()),
             (WriteBack::Dcbstps, 128),
             "{sel}"
         );
@@ -211,7 +211,7 @@ mod riscv64 {
         assert!(CboClean::new().is_none());
         let sel = pmem_flush::selection();
         assert_eq!(
-            (sel.flush(), sel.deep_flush()),
+            (sel.flush_write_back(), sel.deep_flush_write_back()),
             (WriteBack::None, WriteBack::None)
         );
         let text = sel.to_string();
@@ -225,6 +225,6 @@ mod riscv64 {
             &pmem_flush::features::riscv64::zicbom(Some(64)),
             Config::new(),
         );
-        assert_eq!(told.flush(), WriteBack::CboClean);
+        assert_eq!(told.flush_write_back(), WriteBack::CboClean);
     }
 }

@@ -419,7 +419,7 @@ fn free_functions_inline_the_loops_and_call_only_the_cold_detection() {
 fn function_pointers_are_specialised_to_the_detected_instruction() {
     std::hint::black_box(probe_addresses());
     let sel = pmem_flush::selection();
-    let chosen = sel.flush().mnemonic();
+    let chosen = sel.flush_write_back().mnemonic();
     let (name, flush) = function_at(pmem_flush::get_flush_fn() as usize);
     assert!(
         flush.has(chosen),

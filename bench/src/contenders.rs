@@ -7,7 +7,8 @@
 //! time, so nothing about the selection is known at compile time.
 
 use pmem_flush::arch::x86_64::{Clwb, Sfence};
-use pmem_flush::{Config, Drain, DrainFn, Drainer, Flush, FlushFn, Flusher, PersistFn};
+use pmem_flush::prelude::*;
+use pmem_flush::{DrainFn, Drainer, FlushFn, Flusher, PersistFn};
 
 use crate::floor::{self, CopyFloor};
 use crate::harness::{Batch, Case, Check, Contender, Kind, Prep};
@@ -29,7 +30,7 @@ pub struct Env {
 impl Env {
     /// Detects. `None` when the CPU lacks CLWB (the floor and the concrete type need it).
     pub fn new(floor: CopyFloor) -> Option<Env> {
-        let flusher = Flusher::new(Config::new());
+        let flusher = pmem_flush::flusher();
         Some(Env {
             flusher,
             drainer: flusher.drainer(),
@@ -49,7 +50,7 @@ impl Env {
     /// The caller runs no contender that uses `clwb` (the concrete type, the floor) unless the
     /// CPU has CLWB.
     pub unsafe fn new_for_counting(floor: CopyFloor) -> Env {
-        let flusher = Flusher::new(Config::new());
+        let flusher = pmem_flush::flusher();
         Env {
             flusher,
             drainer: flusher.drainer(),

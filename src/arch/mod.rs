@@ -21,8 +21,16 @@ macro_rules! concrete_flusher {
         }
 
         impl $name {
+            /// Whether the CPU this code runs on has the instruction: [`new`](Self::new) is
+            /// `Some` exactly when this is `true`.
+            #[must_use]
+            pub fn is_available() -> bool {
+                $crate::features::Cpu::detect().features.contains($feature)
+            }
+
             /// Returns this flusher with the detected line size, or `None` when the CPU this
             /// code runs on lacks the instruction.
+            #[must_use]
             pub fn new() -> Option<Self> {
                 let cpu = $crate::features::Cpu::detect();
                 if cpu.features.contains($feature) {
@@ -40,6 +48,7 @@ macro_rules! concrete_flusher {
             /// Every CPU that runs the flusher must support the instruction, and `line_size`
             /// must not exceed its smallest data-cache line (a larger step skips lines).
             #[inline]
+            #[must_use]
             pub const unsafe fn new_unchecked(line_size: usize) -> Self {
                 let cpu = $crate::features::Cpu { features: $feature, line_size };
                 Self { line_shift: cpu.line_shift() }
@@ -47,6 +56,7 @@ macro_rules! concrete_flusher {
 
             /// The bytes each write-back covers.
             #[inline]
+            #[must_use]
             pub const fn line_size(&self) -> usize {
                 1 << self.line_shift
             }
@@ -135,22 +145,23 @@ pub(crate) unsafe fn write_back_range(kind: WriteBack, addr: *const u8, len: usi
 /// The fence that drains on this target.
 pub(crate) const DRAIN: Fence = crate::selection::Arch::HOST.drain_fence();
 
-/// Executes `kind`. Kinds that do not belong to this target do nothing.
+/// Executes this target's drain: the bare fence instruction, nothing decided at run time.
 #[inline(always)]
-pub(crate) fn fence(kind: Fence) {
+pub(crate) fn drain() {
     #[cfg(test)]
-    trace::fence(kind);
-    match kind {
-        #[cfg(target_arch = "x86_64")]
-        Fence::Sfence => x86_64::sfence(),
-        #[cfg(target_arch = "aarch64")]
-        Fence::Dsb => aarch64::dsb_sy(),
-        #[cfg(target_arch = "powerpc64")]
-        Fence::Phwsync => powerpc64::phwsync(),
-        #[cfg(target_arch = "riscv64")]
-        Fence::Fence => riscv64::fence_iorw(),
-        Fence::SeqCst => core::sync::atomic::fence(core::sync::atomic::Ordering::SeqCst),
-        _ => {}
+    trace::fence(DRAIN);
+    cfg_if::cfg_if! {
+        if #[cfg(target_arch = "x86_64")] {
+            x86_64::sfence()
+        } else if #[cfg(target_arch = "aarch64")] {
+            aarch64::dsb_sy()
+        } else if #[cfg(target_arch = "powerpc64")] {
+            powerpc64::phwsync()
+        } else if #[cfg(target_arch = "riscv64")] {
+            riscv64::fence_iorw()
+        } else {
+            core::sync::atomic::fence(core::sync::atomic::Ordering::SeqCst)
+        }
     }
 }
 
@@ -171,6 +182,8 @@ pub(crate) mod trace {
         Fence(Fence),
         /// A run of this many non-temporal store operations of one kind.
         NonTemporal(crate::mem::NonTemporal, usize),
+        /// One `flush_raw` of this many bytes on a [`RecordingFlush`].
+        FlushRaw(usize),
     }
 
     std::thread_local! {
@@ -200,8 +213,15 @@ pub(crate) mod trace {
     }
 
     pub(super) fn fence(kind: Fence) {
-        if kind != Fence::None {
-            STEPS.with(|s| s.borrow_mut().push(Step::Fence(kind)));
+        STEPS.with(|s| s.borrow_mut().push(Step::Fence(kind)));
+    }
+
+    /// A [`Flush`](crate::Flush) that only records: one [`Step::FlushRaw`] per call.
+    pub(crate) struct RecordingFlush;
+
+    impl crate::Flush for RecordingFlush {
+        unsafe fn flush_raw(&self, _addr: *const u8, len: usize) {
+            STEPS.with(|s| s.borrow_mut().push(Step::FlushRaw(len)));
         }
     }
 

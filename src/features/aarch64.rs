@@ -8,7 +8,19 @@ use super::{Cpu, Features};
 
 /// Raw register values that decide AArch64 persistence features, as read from a CPU or recorded
 /// from one.
+///
+/// The fields are public to read; build a value with [`Registers::new`].
+///
+/// ```
+/// use pmem_flush::features::aarch64::{Registers, decode};
+/// use pmem_flush::Features;
+/// // DPB = 1 (DC CVAP), DminLine = 4 (64-byte lines).
+/// let cpu = decode(&Registers::new(0x1, 4 << 16));
+/// assert_eq!(cpu.features, Features::DC_CVAC | Features::DC_CVAP);
+/// assert_eq!(cpu.line_size, 64);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub struct Registers {
     /// ID_AA64ISAR1_EL1 (`S3_0_C0_C6_1`). Readable at EL1 and above; at EL0 only where the OS
     /// emulates the read (Linux does). Pass 0 when it could not be read: that means "no
@@ -16,6 +28,23 @@ pub struct Registers {
     pub id_aa64isar1_el1: u64,
     /// CTR_EL0: DminLine gives the smallest data-cache line of the caches this CPU controls.
     pub ctr_el0: u64,
+}
+
+impl Registers {
+    /// Register values as read (or 0 for a register that could not be read).
+    ///
+    /// ```
+    /// let regs = pmem_flush::features::aarch64::Registers::new(2, 0x8444_c004);
+    /// assert_eq!(regs.id_aa64isar1_el1, 2);
+    /// ```
+    #[inline]
+    #[must_use]
+    pub const fn new(id_aa64isar1_el1: u64, ctr_el0: u64) -> Registers {
+        Registers {
+            id_aa64isar1_el1,
+            ctr_el0,
+        }
+    }
 }
 
 /// ID_AA64ISAR1_EL1.DPB: 0 none, 1 DC CVAP (FEAT_DPB), 2 DC CVAP and DC CVADP (FEAT_DPB2).

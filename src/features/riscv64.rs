@@ -15,7 +15,7 @@ use super::{Cpu, Features};
 pub const fn zicbom(cbom_block_size: Option<usize>) -> Cpu {
     match cbom_block_size {
         Some(size) if size > 0 => Cpu {
-            features: Features::CBO_CLEAN,
+            features: Features::ZICBOM,
             line_size: size,
         },
         _ => Cpu::NONE,
@@ -31,10 +31,7 @@ mod tests {
         assert_eq!(zicbom(None), Cpu::NONE);
         assert_eq!(zicbom(Some(0)), Cpu::NONE, "no block size: no Zicbom");
         let c = zicbom(Some(64));
-        assert_eq!(
-            (c.features, c.usable_line_size()),
-            (Features::CBO_CLEAN, 64)
-        );
+        assert_eq!((c.features, c.usable_line_size()), (Features::ZICBOM, 64));
         // A Sophgo/T-Head style 64-byte block and a hypothetical 96: stepped at 64.
         assert_eq!(zicbom(Some(96)).usable_line_size(), 64);
         assert_eq!(zicbom(Some(4096)).usable_line_size(), 2048);

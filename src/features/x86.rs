@@ -7,7 +7,21 @@ use super::{Cpu, Features};
 
 /// Raw register values that decide x86-64 persistence features, as read from a CPU or recorded
 /// from one (`cargo run --example detect` prints them in this form).
+///
+/// The fields are public to read; build a value with [`Registers::new`] (more leaves may be
+/// added later).
+///
+/// ```
+/// use pmem_flush::features::x86::{Registers, decode};
+/// use pmem_flush::Features;
+/// // CPUID.1:EDX bit 19 (CLFLUSH), EBX[15:8] = 8 (64-byte lines); leaf 7 EBX bit 24 (CLWB).
+/// let regs = Registers::new(7, [0, 8 << 8, 0, 1 << 19], [0, 1 << 24, 0, 0], 0);
+/// let cpu = decode(&regs);
+/// assert_eq!(cpu.features, Features::CLFLUSH | Features::CLWB);
+/// assert_eq!(cpu.line_size, 64);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub struct Registers {
     /// CPUID.0:EAX, the highest basic leaf. Leaf 7 is ignored when this is below 7.
     pub max_leaf: u32,
@@ -19,6 +33,26 @@ pub struct Registers {
     /// XCR0 as XGETBV(0) returns it; ignored unless CPUID.1:ECX.OSXSAVE\[27\] is set, because
     /// XGETBV faults when the OS has not enabled XSAVE (read it as 0 then).
     pub xcr0: u64,
+}
+
+impl Registers {
+    /// Register values as read: CPUID.0:EAX, CPUID.1 and CPUID.(EAX=7,ECX=0) as
+    /// `[EAX, EBX, ECX, EDX]`, and XCR0 (0 when OSXSAVE is clear).
+    ///
+    /// ```
+    /// let regs = pmem_flush::features::x86::Registers::new(1, [0; 4], [0; 4], 0);
+    /// assert_eq!(regs.max_leaf, 1);
+    /// ```
+    #[inline]
+    #[must_use]
+    pub const fn new(max_leaf: u32, leaf1: [u32; 4], leaf7: [u32; 4], xcr0: u64) -> Registers {
+        Registers {
+            max_leaf,
+            leaf1,
+            leaf7,
+            xcr0,
+        }
+    }
 }
 
 const EBX: usize = 1;

@@ -24,8 +24,10 @@ use core::ops::Range;
 use bitflags::bitflags;
 
 use crate::arch;
-use crate::cell::{GLOBAL, Word};
-use crate::selection::{Config, Granularity, Selection, WriteBack};
+use crate::cell::GLOBAL;
+use crate::persist::Flusher;
+use crate::selection::{Granularity, WriteBack};
+use crate::traits::{Drain, Flush, Persist};
 
 bitflags! {
     /// libpmem's `PMEM_F_MEM_*` flags, with its bit values.
@@ -82,6 +84,11 @@ impl NonTemporal {
     }
 
     /// The instruction, as the selection's `Display` names it.
+    ///
+    /// ```
+    /// assert!(pmem_flush::NonTemporal::Movnti.mnemonic().starts_with("movnti"));
+    /// ```
+    #[must_use]
     pub const fn mnemonic(self) -> &'static str {
         match self {
             NonTemporal::None => "none",
@@ -95,7 +102,14 @@ impl NonTemporal {
 }
 
 /// How a copy stores its data.
+///
+/// ```
+/// use pmem_flush::{Granularity, MemFlags, NonTemporal, Stores, choose};
+/// let plan = choose(MemFlags::NOFLUSH, 64, Granularity::CacheLine, 256, NonTemporal::None);
+/// assert_eq!(plan.stores(), Stores::Temporal);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Stores {
     /// Ordinary stores, no write-back (byte granularity, or `NOFLUSH`).
     Temporal,
@@ -107,12 +121,46 @@ pub enum Stores {
 }
 
 /// What one copy does: its stores, and whether it drains at the end.
+///
+/// ```
+/// use pmem_flush::{Granularity, MemFlags, NonTemporal, Stores, choose};
+/// let plan = choose(MemFlags::NODRAIN, 4096, Granularity::CacheLine, 256, NonTemporal::Sse2);
+/// assert_eq!(plan.stores(), Stores::NonTemporal(NonTemporal::Sse2));
+/// assert!(!plan.drains());
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Plan {
+    pub(crate) stores: Stores,
+    pub(crate) drain: bool,
+}
+
+impl Plan {
     /// How the data is stored.
-    pub stores: Stores,
-    /// Whether a drain follows (not with `NODRAIN` or `NOFLUSH`).
-    pub drain: bool,
+    ///
+    /// ```
+    /// use pmem_flush::{Granularity, MemFlags, NonTemporal, Stores, choose};
+    /// let plan = choose(MemFlags::TEMPORAL, 4096, Granularity::CacheLine, 256, NonTemporal::Avx);
+    /// assert_eq!(plan.stores(), Stores::TemporalWriteBack);
+    /// ```
+    #[inline]
+    #[must_use]
+    pub const fn stores(&self) -> Stores {
+        self.stores
+    }
+
+    /// Whether a drain follows (not with `NODRAIN` or `NOFLUSH`). It follows even when the
+    /// copy stores nothing (zero length, or a move onto itself), as in libpmem.
+    ///
+    /// ```
+    /// use pmem_flush::{Granularity, MemFlags, NonTemporal, choose};
+    /// assert!(choose(MemFlags::empty(), 0, Granularity::CacheLine, 256, NonTemporal::None).drains());
+    /// assert!(!choose(MemFlags::NOFLUSH, 0, Granularity::CacheLine, 256, NonTemporal::None).drains());
+    /// ```
+    #[inline]
+    #[must_use]
+    pub const fn drains(&self) -> bool {
+        self.drain
+    }
 }
 
 /// libpmem's choice of stores for a copy of `len` bytes, in its order of precedence.
@@ -127,6 +175,19 @@ pub struct Plan {
 ///
 /// Where `nt` is [`NonTemporal::None`], non-temporal becomes ordinary stores (with write-back
 /// at cache-line granularity). A drain follows unless `NODRAIN` or `NOFLUSH` is set.
+///
+/// ```
+/// use pmem_flush::{Granularity, MemFlags, NonTemporal, Stores, choose};
+/// let nt = NonTemporal::Avx512f;
+/// let at = |flags, len, g| choose(flags, len, g, 256, nt).stores();
+/// // libpmem's table: below the threshold ordinary stores + write-back, from it non-temporal.
+/// assert_eq!(at(MemFlags::empty(), 128, Granularity::CacheLine), Stores::TemporalWriteBack);
+/// assert_eq!(at(MemFlags::empty(), 1024, Granularity::CacheLine), Stores::NonTemporal(nt));
+/// // eADR: ordinary stores without write-back unless NONTEMPORAL asks.
+/// assert_eq!(at(MemFlags::WC, 1024, Granularity::Byte), Stores::Temporal);
+/// assert_eq!(at(MemFlags::NONTEMPORAL, 128, Granularity::Byte), Stores::NonTemporal(nt));
+/// ```
+#[must_use]
 pub const fn choose(
     flags: MemFlags,
     len: usize,
@@ -168,7 +229,14 @@ pub const fn choose(
 }
 
 /// Why a safe copy did nothing.
+///
+/// ```
+/// let mut dst = [0u8; 4];
+/// let err = pmem_flush::memcpy_persist(&mut dst, &[1, 2, 3]).unwrap_err();
+/// assert_eq!(err, pmem_flush::CopyError::LengthMismatch { dst: 4, src: 3 });
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum CopyError {
     /// Source and destination slices differ in length.
     LengthMismatch {
@@ -192,128 +260,149 @@ impl fmt::Display for CopyError {
     }
 }
 
-/// The copy functions for one selection: libpmem2's `pmem2_get_memcpy_fn` family as a value.
-///
-/// `Copy`, two words. The crate's free copy functions use the one built from the global
-/// selection.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Copier {
-    threshold: usize,
-    write_back: WriteBack,
-    nt: NonTemporal,
-    line_shift: u8,
-    granularity: Granularity,
+impl core::error::Error for CopyError {}
+
+/// `Ok` when a copy's slices have the same length.
+#[inline(always)]
+pub(crate) fn check_lengths(dst: usize, src: usize) -> Result<(), CopyError> {
+    if dst == src {
+        Ok(())
+    } else {
+        Err(CopyError::LengthMismatch { dst, src })
+    }
 }
 
-static_assertions::assert_impl_all!(Copier: Copy, Send, Sync);
-static_assertions::const_assert!(
-    core::mem::size_of::<Copier>() <= 2 * core::mem::size_of::<usize>()
-);
-
-impl Copier {
-    /// Detects the CPU this code runs on and chooses for `config`.
-    pub fn new(config: Config) -> Copier {
-        let selection = Selection::detect(config);
-        // SAFETY: the selection comes from this CPU's own detection, for this target.
-        unsafe { Copier::new_unchecked(&selection) }
+/// `(from, to, len)` for moving `src` to `dest` within a buffer of `buf_len` bytes, when both
+/// ranges lie inside it.
+#[inline(always)]
+pub(crate) fn check_within(
+    buf_len: usize,
+    src: Range<usize>,
+    dest: usize,
+) -> Result<(usize, usize, usize), CopyError> {
+    let len = src
+        .end
+        .checked_sub(src.start)
+        .ok_or(CopyError::OutOfBounds)?;
+    let dest_end = dest.checked_add(len).ok_or(CopyError::OutOfBounds)?;
+    if src.end > buf_len || dest_end > buf_len {
+        return Err(CopyError::OutOfBounds);
     }
+    Ok((src.start, dest, len))
+}
 
-    /// The copier for `selection`.
-    ///
-    /// # Safety
-    ///
-    /// As for [`Flusher::new_unchecked`](crate::Flusher::new_unchecked): the selection is for
-    /// this target and every CPU that runs the copier supports its instructions (write-back and
-    /// non-temporal stores) and has lines no smaller than its line size.
-    #[inline]
-    pub const unsafe fn new_unchecked(selection: &Selection) -> Copier {
-        Copier {
-            threshold: selection.config().get_nt_threshold(),
-            write_back: selection.flush(),
-            nt: selection.non_temporal(),
-            line_shift: selection.line_shift(),
-            granularity: selection.config().get_granularity(),
-        }
-    }
+/// Ordinary stores only: the bytes of a move, no write-back.
+///
+/// # Safety
+///
+/// `src` readable and `dst` writable for `len` bytes (they may overlap).
+#[inline]
+unsafe fn store_only_memmove(dst: *mut u8, src: *const u8, len: usize) {
+    // SAFETY: the caller's contract; `WriteBack::None` executes no instruction.
+    unsafe { temporal::memmove(dst, src, len, WriteBack::None, 6) }
+}
 
-    /// The copier of the global selection, from its packed word.
-    #[inline(always)]
-    pub(crate) fn from_word(word: Word) -> Copier {
-        Copier {
-            threshold: word.nt_threshold(),
-            write_back: word.flush(),
-            nt: word.non_temporal(),
-            line_shift: word.shift(),
-            granularity: word.granularity(),
-        }
-    }
+/// Ordinary stores only: the bytes of a fill, no write-back.
+///
+/// # Safety
+///
+/// `dst` writable for `len` bytes.
+#[inline]
+unsafe fn store_only_memset(dst: *mut u8, pattern: u64, len: usize) {
+    // SAFETY: the caller's contract; `WriteBack::None` executes no instruction.
+    unsafe { temporal::memset(dst, pattern, len, WriteBack::None, 6) }
+}
 
-    /// The non-temporal stores this copier uses.
-    #[inline]
-    pub const fn non_temporal(&self) -> NonTemporal {
-        self.nt
-    }
-
-    /// Copies from this many bytes up use non-temporal stores by default.
-    #[inline]
-    pub const fn nt_threshold(&self) -> usize {
-        self.threshold
-    }
-
-    /// The write-back a plan's stores need: none for plain ordinary stores.
-    #[inline(always)]
-    fn write_back_for(&self, plan: Plan) -> WriteBack {
-        match plan.stores {
-            Stores::Temporal => WriteBack::None,
-            _ => self.write_back,
-        }
-    }
-
-    /// Its plan for a copy of `len` bytes with `flags`.
-    #[inline]
-    pub const fn plan(&self, flags: MemFlags, len: usize) -> Plan {
-        choose(flags, len, self.granularity, self.threshold, self.nt)
-    }
-
-    /// Copies `len` bytes from `src` to `dst`, which may overlap, and makes them persistent as
-    /// `flags` say (libpmem's `pmem_memmove`). Returns `dst`. `len == 0` or `dst == src` does
-    /// nothing at all, as in libpmem.
-    ///
-    /// # Safety
-    ///
-    /// `src` is readable and `dst` writable for `len` bytes (as for `core::ptr::copy`).
-    #[inline]
-    pub unsafe fn memmove_raw(
-        &self,
-        dst: *mut u8,
-        src: *const u8,
-        len: usize,
-        flags: MemFlags,
-    ) -> *mut u8 {
+/// [`Persist::memmove_raw`] for any flush and drain: ordinary stores, one `flush_raw` of the
+/// whole range unless `NOFLUSH`, a drain unless `NODRAIN`/`NOFLUSH` (zero length included).
+///
+/// # Safety
+///
+/// As for [`Persist::memmove_raw`].
+#[inline]
+pub(crate) unsafe fn memmove_with_flush<P: Flush + Drain + ?Sized>(
+    p: &P,
+    dst: *mut u8,
+    src: *const u8,
+    len: usize,
+    flags: MemFlags,
+) -> *mut u8 {
+    let plan = choose(
+        flags,
+        len,
+        Granularity::CacheLine,
+        usize::MAX,
+        NonTemporal::None,
+    );
+    if len != 0 && dst.cast_const() != src {
         // SAFETY: the caller's contract.
-        unsafe { self.memmove_inline(dst, src, len, flags) }
-    }
-
-    /// The body of [`memmove_raw`](Self::memmove_raw), always inlined: the free functions
-    /// decide the plan and call the chosen path directly, with no call in between.
-    ///
-    /// # Safety
-    ///
-    /// As for [`memmove_raw`](Self::memmove_raw).
-    #[inline(always)]
-    unsafe fn memmove_inline(
-        &self,
-        dst: *mut u8,
-        src: *const u8,
-        len: usize,
-        flags: MemFlags,
-    ) -> *mut u8 {
-        if len == 0 || dst.cast_const() == src {
-            return dst;
+        unsafe { store_only_memmove(dst, src, len) };
+        if plan.stores != Stores::Temporal {
+            // SAFETY: the destination was just written, so it is mapped and readable.
+            unsafe { p.flush_raw(dst, len) };
         }
-        let plan = self.plan(flags, len);
-        let (wb, shift) = (self.write_back_for(plan), self.line_shift);
-        // SAFETY: the caller's contract for the ranges; the constructor's for the instructions.
+    }
+    if plan.drain {
+        p.drain();
+    }
+    dst
+}
+
+/// [`Persist::memset_raw`] for any flush and drain, as [`memmove_with_flush`].
+///
+/// # Safety
+///
+/// As for [`Persist::memset_raw`].
+#[inline]
+pub(crate) unsafe fn memset_with_flush<P: Flush + Drain + ?Sized>(
+    p: &P,
+    dst: *mut u8,
+    value: u8,
+    len: usize,
+    flags: MemFlags,
+) -> *mut u8 {
+    let plan = choose(
+        flags,
+        len,
+        Granularity::CacheLine,
+        usize::MAX,
+        NonTemporal::None,
+    );
+    if len != 0 {
+        // SAFETY: the caller's contract.
+        unsafe { store_only_memset(dst, u64::from_ne_bytes([value; 8]), len) };
+        if plan.stores != Stores::Temporal {
+            // SAFETY: the destination was just written, so it is mapped and readable.
+            unsafe { p.flush_raw(dst, len) };
+        }
+    }
+    if plan.drain {
+        p.drain();
+    }
+    dst
+}
+
+/// [`Persist::memmove_raw`] on a [`Flusher`]: its plan, the chosen store path, the drain.
+/// Always inlined, so the free functions decide the plan and call the chosen path directly.
+///
+/// # Safety
+///
+/// As for [`Persist::memmove_raw`]; the flusher's instructions are supported (its
+/// constructor's contract).
+#[inline(always)]
+pub(crate) unsafe fn memmove_selected(
+    f: &Flusher,
+    dst: *mut u8,
+    src: *const u8,
+    len: usize,
+    flags: MemFlags,
+) -> *mut u8 {
+    let plan = f.plan(flags, len);
+    // libpmem's copy returns at once for a zero length or a move onto itself; its `_persist`
+    // forms and the flag forms without NODRAIN/NOFLUSH still drain afterwards.
+    if len != 0 && dst.cast_const() != src {
+        let (wb, shift) = write_back_for(f, plan);
+        // SAFETY: the caller's contract for the ranges; the flusher's for the instructions.
         unsafe {
             match plan.stores {
                 Stores::NonTemporal(nt) => non_temporal_memmove(nt, dst, src, len, wb, shift),
@@ -325,68 +414,31 @@ impl Copier {
                 _ => temporal::memmove(dst, src, len, wb, shift),
             }
         }
-        if plan.drain {
-            arch::fence(arch::DRAIN);
-        }
-        dst
     }
-
-    /// As [`memmove_raw`](Self::memmove_raw) (libpmem's `pmem_memcpy`); the ranges should not
-    /// overlap, but nothing goes wrong if they do.
-    ///
-    /// # Safety
-    ///
-    /// As for [`memmove_raw`](Self::memmove_raw).
-    #[inline]
-    pub unsafe fn memcpy_raw(
-        &self,
-        dst: *mut u8,
-        src: *const u8,
-        len: usize,
-        flags: MemFlags,
-    ) -> *mut u8 {
-        // SAFETY: the caller's contract.
-        unsafe { self.memmove_raw(dst, src, len, flags) }
+    if plan.drain {
+        arch::drain();
     }
+    dst
+}
 
-    /// Sets `len` bytes at `dst` to `value` and makes them persistent as `flags` say
-    /// (libpmem's `pmem_memset`). Returns `dst`.
-    ///
-    /// # Safety
-    ///
-    /// `dst` is writable for `len` bytes.
-    #[inline]
-    pub unsafe fn memset_raw(
-        &self,
-        dst: *mut u8,
-        value: u8,
-        len: usize,
-        flags: MemFlags,
-    ) -> *mut u8 {
-        // SAFETY: the caller's contract.
-        unsafe { self.memset_inline(dst, value, len, flags) }
-    }
-
-    /// The body of [`memset_raw`](Self::memset_raw), always inlined (see `memmove_inline`).
-    ///
-    /// # Safety
-    ///
-    /// As for [`memset_raw`](Self::memset_raw).
-    #[inline(always)]
-    unsafe fn memset_inline(
-        &self,
-        dst: *mut u8,
-        value: u8,
-        len: usize,
-        flags: MemFlags,
-    ) -> *mut u8 {
-        if len == 0 {
-            return dst;
-        }
-        let plan = self.plan(flags, len);
+/// [`Persist::memset_raw`] on a [`Flusher`], as [`memmove_selected`].
+///
+/// # Safety
+///
+/// As for [`Persist::memset_raw`]; the flusher's instructions are supported.
+#[inline(always)]
+pub(crate) unsafe fn memset_selected(
+    f: &Flusher,
+    dst: *mut u8,
+    value: u8,
+    len: usize,
+    flags: MemFlags,
+) -> *mut u8 {
+    let plan = f.plan(flags, len);
+    if len != 0 {
         let pattern = u64::from_ne_bytes([value; 8]);
-        let (wb, shift) = (self.write_back_for(plan), self.line_shift);
-        // SAFETY: the caller's contract for the range; the constructor's for the instructions.
+        let (wb, shift) = write_back_for(f, plan);
+        // SAFETY: the caller's contract for the range; the flusher's for the instructions.
         unsafe {
             match plan.stores {
                 Stores::NonTemporal(nt) => non_temporal_memset(nt, dst, pattern, len, wb, shift),
@@ -397,57 +449,21 @@ impl Copier {
                 _ => temporal::memset(dst, pattern, len, wb, shift),
             }
         }
-        if plan.drain {
-            arch::fence(arch::DRAIN);
-        }
-        dst
     }
+    if plan.drain {
+        arch::drain();
+    }
+    dst
+}
 
-    /// Copies `src` into `dst` (same length) as `flags` say. Nothing is written when the
-    /// lengths differ.
-    #[inline]
-    pub fn memcpy(&self, dst: &mut [u8], src: &[u8], flags: MemFlags) -> Result<(), CopyError> {
-        if dst.len() != src.len() {
-            return Err(CopyError::LengthMismatch {
-                dst: dst.len(),
-                src: src.len(),
-            });
-        }
-        // SAFETY: both slices are valid for their (equal) length.
-        unsafe { self.memmove_raw(dst.as_mut_ptr(), src.as_ptr(), src.len(), flags) };
-        Ok(())
-    }
-
-    /// Copies `buf[src]` to `buf[dest..]` within one buffer (like `slice::copy_within`) as
-    /// `flags` say. Nothing is written when either range lies outside `buf`.
-    #[inline]
-    pub fn memmove_within(
-        &self,
-        buf: &mut [u8],
-        src: Range<usize>,
-        dest: usize,
-        flags: MemFlags,
-    ) -> Result<(), CopyError> {
-        let len = src
-            .end
-            .checked_sub(src.start)
-            .ok_or(CopyError::OutOfBounds)?;
-        let dest_end = dest.checked_add(len).ok_or(CopyError::OutOfBounds)?;
-        if src.end > buf.len() || dest_end > buf.len() {
-            return Err(CopyError::OutOfBounds);
-        }
-        let base = buf.as_mut_ptr();
-        // SAFETY: both ranges were checked to lie inside `buf`.
-        unsafe { self.memmove_raw(base.add(dest), base.add(src.start), len, flags) };
-        Ok(())
-    }
-
-    /// Sets every byte of `dst` to `value` as `flags` say.
-    #[inline]
-    pub fn memset(&self, dst: &mut [u8], value: u8, flags: MemFlags) {
-        // SAFETY: the slice is writable for its length.
-        unsafe { self.memset_raw(dst.as_mut_ptr(), value, dst.len(), flags) };
-    }
+/// The write-back a plan's stores need (none for plain ordinary stores) and the line shift.
+#[inline(always)]
+fn write_back_for(f: &Flusher, plan: Plan) -> (WriteBack, u8) {
+    let wb = match plan.stores {
+        Stores::Temporal => WriteBack::None,
+        _ => f.flush_write_back(),
+    };
+    (wb, f.line_shift())
 }
 
 /// Moves with non-temporal stores of kind `nt`.
@@ -517,35 +533,39 @@ unsafe fn non_temporal_memset(
     }
 }
 
-/// The copier the free functions use. The free functions that call this are not `#[inline]`:
+/// The flusher the free functions use. The free functions that call this are not `#[inline]`:
 /// inlined into another crate, a static is reached through the GOT in position-independent
 /// builds (two dependent loads instead of one).
 #[inline(always)]
-fn global() -> Copier {
-    Copier::from_word(GLOBAL.word())
-}
-
-/// The [`Copier`] the free functions use (the global selection's).
-pub fn copier() -> Copier {
-    global()
+fn global() -> Flusher {
+    Flusher::from_word(GLOBAL.word())
 }
 
 /// libpmem2's `pmem2_memmove_fn` / `pmem2_memcpy_fn`: `(dst, src, len, flags) -> dst`, with the
-/// contract of [`Copier::memmove_raw`].
+/// contract of [`Persist::memmove_raw`].
 pub type MemmoveFn =
     unsafe fn(dst: *mut u8, src: *const u8, len: usize, flags: MemFlags) -> *mut u8;
 /// libpmem2's `pmem2_memset_fn`: `(dst, value, len, flags) -> dst`, with the contract of
-/// [`Copier::memset_raw`].
+/// [`Persist::memset_raw`].
 pub type MemsetFn = unsafe fn(dst: *mut u8, value: u8, len: usize, flags: MemFlags) -> *mut u8;
 
-/// Copies and persists: libpmem's `pmem_memcpy_persist`.
+/// Copies and persists: libpmem's `pmem_memcpy_persist`. Returns `dst`. Drains even when
+/// `len == 0`.
 ///
 /// # Safety
 ///
 /// `src` is readable and `dst` writable for `len` bytes (they may overlap).
+///
+/// ```
+/// let src = [5u8; 100];
+/// let mut dst = [0u8; 100];
+/// // SAFETY: both buffers are valid for 100 bytes.
+/// unsafe { pmem_flush::memcpy_persist_raw(dst.as_mut_ptr(), src.as_ptr(), 100) };
+/// assert_eq!(dst, src);
+/// ```
 pub unsafe fn memcpy_persist_raw(dst: *mut u8, src: *const u8, len: usize) -> *mut u8 {
     // SAFETY: the caller's contract.
-    unsafe { global().memmove_inline(dst, src, len, MemFlags::empty()) }
+    unsafe { memmove_selected(&global(), dst, src, len, MemFlags::empty()) }
 }
 
 /// Copies and writes back without the final drain: libpmem's `pmem_memcpy_nodrain`. Call
@@ -554,17 +574,37 @@ pub unsafe fn memcpy_persist_raw(dst: *mut u8, src: *const u8, len: usize) -> *m
 /// # Safety
 ///
 /// `src` is readable and `dst` writable for `len` bytes (they may overlap).
+///
+/// ```
+/// let src = [5u8; 100];
+/// let mut dst = [0u8; 100];
+/// // SAFETY: both buffers are valid for 100 bytes.
+/// unsafe { pmem_flush::memcpy_nodrain_raw(dst.as_mut_ptr(), src.as_ptr(), 100) };
+/// pmem_flush::drain();
+/// ```
 pub unsafe fn memcpy_nodrain_raw(dst: *mut u8, src: *const u8, len: usize) -> *mut u8 {
     // SAFETY: the caller's contract.
-    unsafe { global().memmove_inline(dst, src, len, MemFlags::NODRAIN) }
+    unsafe { memmove_selected(&global(), dst, src, len, MemFlags::NODRAIN) }
 }
 
 /// Copies `src` into `dst` and persists; nothing is written when the lengths differ.
+///
+/// ```
+/// let mut dst = [0u8; 3];
+/// pmem_flush::memcpy_persist(&mut dst, b"abc").unwrap();
+/// assert_eq!(&dst, b"abc");
+/// ```
 pub fn memcpy_persist(dst: &mut [u8], src: &[u8]) -> Result<(), CopyError> {
     global().memcpy(dst, src, MemFlags::empty())
 }
 
 /// Copies `src` into `dst` without the final drain; nothing is written when the lengths differ.
+///
+/// ```
+/// let mut dst = [0u8; 3];
+/// pmem_flush::memcpy_nodrain(&mut dst, b"abc").unwrap();
+/// pmem_flush::drain();
+/// ```
 pub fn memcpy_nodrain(dst: &mut [u8], src: &[u8]) -> Result<(), CopyError> {
     global().memcpy(dst, src, MemFlags::NODRAIN)
 }
@@ -574,9 +614,17 @@ pub fn memcpy_nodrain(dst: &mut [u8], src: &[u8]) -> Result<(), CopyError> {
 /// # Safety
 ///
 /// `src` is readable and `dst` writable for `len` bytes.
+///
+/// ```
+/// let mut buf = *b"abcdef";
+/// let p = buf.as_mut_ptr();
+/// // SAFETY: both ranges lie inside `buf`.
+/// unsafe { pmem_flush::memmove_persist_raw(p.add(1), p, 4) };
+/// assert_eq!(&buf, b"aabcdf");
+/// ```
 pub unsafe fn memmove_persist_raw(dst: *mut u8, src: *const u8, len: usize) -> *mut u8 {
     // SAFETY: the caller's contract.
-    unsafe { global().memmove_inline(dst, src, len, MemFlags::empty()) }
+    unsafe { memmove_selected(&global(), dst, src, len, MemFlags::empty()) }
 }
 
 /// Moves and writes back without the final drain: libpmem's `pmem_memmove_nodrain`.
@@ -584,20 +632,42 @@ pub unsafe fn memmove_persist_raw(dst: *mut u8, src: *const u8, len: usize) -> *
 /// # Safety
 ///
 /// `src` is readable and `dst` writable for `len` bytes.
+///
+/// ```
+/// let mut buf = *b"abcdef";
+/// let p = buf.as_mut_ptr();
+/// // SAFETY: both ranges lie inside `buf`.
+/// unsafe { pmem_flush::memmove_nodrain_raw(p, p.add(2), 4) };
+/// pmem_flush::drain();
+/// assert_eq!(&buf, b"cdefef");
+/// ```
 pub unsafe fn memmove_nodrain_raw(dst: *mut u8, src: *const u8, len: usize) -> *mut u8 {
     // SAFETY: the caller's contract.
-    unsafe { global().memmove_inline(dst, src, len, MemFlags::NODRAIN) }
+    unsafe { memmove_selected(&global(), dst, src, len, MemFlags::NODRAIN) }
 }
 
 /// Moves `buf[src]` to `buf[dest..]` and persists; nothing is written when a range lies outside
 /// `buf`.
+///
+/// ```
+/// let mut buf = *b"abcdef";
+/// pmem_flush::memmove_persist(&mut buf, 0..3, 3).unwrap();
+/// assert_eq!(&buf, b"abcabc");
+/// ```
 pub fn memmove_persist(buf: &mut [u8], src: Range<usize>, dest: usize) -> Result<(), CopyError> {
-    global().memmove_within(buf, src, dest, MemFlags::empty())
+    global().memmove(buf, src, dest, MemFlags::empty())
 }
 
 /// Moves within `buf` without the final drain.
+///
+/// ```
+/// let mut buf = *b"abcdef";
+/// pmem_flush::memmove_nodrain(&mut buf, 3..6, 0).unwrap();
+/// pmem_flush::drain();
+/// assert_eq!(&buf, b"defdef");
+/// ```
 pub fn memmove_nodrain(buf: &mut [u8], src: Range<usize>, dest: usize) -> Result<(), CopyError> {
-    global().memmove_within(buf, src, dest, MemFlags::NODRAIN)
+    global().memmove(buf, src, dest, MemFlags::NODRAIN)
 }
 
 /// Copies with libpmem's flags: `pmem_memcpy`.
@@ -605,9 +675,18 @@ pub fn memmove_nodrain(buf: &mut [u8], src: Range<usize>, dest: usize) -> Result
 /// # Safety
 ///
 /// `src` is readable and `dst` writable for `len` bytes.
+///
+/// ```
+/// use pmem_flush::MemFlags;
+/// let src = [1u8; 512];
+/// let mut dst = [0u8; 512];
+/// // SAFETY: both buffers are valid for 512 bytes.
+/// unsafe { pmem_flush::memcpy_raw(dst.as_mut_ptr(), src.as_ptr(), 512, MemFlags::NONTEMPORAL) };
+/// assert_eq!(dst, src);
+/// ```
 pub unsafe fn memcpy_raw(dst: *mut u8, src: *const u8, len: usize, flags: MemFlags) -> *mut u8 {
     // SAFETY: the caller's contract.
-    unsafe { global().memmove_inline(dst, src, len, flags) }
+    unsafe { memmove_selected(&global(), dst, src, len, flags) }
 }
 
 /// Moves with libpmem's flags: `pmem_memmove`.
@@ -615,24 +694,47 @@ pub unsafe fn memcpy_raw(dst: *mut u8, src: *const u8, len: usize, flags: MemFla
 /// # Safety
 ///
 /// `src` is readable and `dst` writable for `len` bytes.
+///
+/// ```
+/// use pmem_flush::MemFlags;
+/// let mut buf = *b"abcdef";
+/// let p = buf.as_mut_ptr();
+/// // SAFETY: both ranges lie inside `buf`.
+/// unsafe { pmem_flush::memmove_raw(p.add(2), p, 4, MemFlags::TEMPORAL) };
+/// assert_eq!(&buf, b"ababcd");
+/// ```
 pub unsafe fn memmove_raw(dst: *mut u8, src: *const u8, len: usize, flags: MemFlags) -> *mut u8 {
     // SAFETY: the caller's contract.
-    unsafe { global().memmove_inline(dst, src, len, flags) }
+    unsafe { memmove_selected(&global(), dst, src, len, flags) }
 }
 
 /// Copies slices of equal length with libpmem's flags.
+///
+/// ```
+/// use pmem_flush::MemFlags;
+/// let mut dst = [0u8; 3];
+/// pmem_flush::memcpy(&mut dst, b"xyz", MemFlags::NODRAIN | MemFlags::TEMPORAL).unwrap();
+/// pmem_flush::drain();
+/// ```
 pub fn memcpy(dst: &mut [u8], src: &[u8], flags: MemFlags) -> Result<(), CopyError> {
     global().memcpy(dst, src, flags)
 }
 
 /// Moves within a buffer with libpmem's flags.
+///
+/// ```
+/// use pmem_flush::MemFlags;
+/// let mut buf = *b"abcdef";
+/// pmem_flush::memmove(&mut buf, 1..3, 4, MemFlags::empty()).unwrap();
+/// assert_eq!(&buf, b"abcdbc");
+/// ```
 pub fn memmove(
     buf: &mut [u8],
     src: Range<usize>,
     dest: usize,
     flags: MemFlags,
 ) -> Result<(), CopyError> {
-    global().memmove_within(buf, src, dest, flags)
+    global().memmove(buf, src, dest, flags)
 }
 
 /// Sets and persists: libpmem's `pmem_memset_persist`.
@@ -640,9 +742,16 @@ pub fn memmove(
 /// # Safety
 ///
 /// `dst` is writable for `len` bytes.
+///
+/// ```
+/// let mut buf = [0u8; 64];
+/// // SAFETY: `buf` is writable for 64 bytes.
+/// unsafe { pmem_flush::memset_persist_raw(buf.as_mut_ptr(), 9, 64) };
+/// assert_eq!(buf, [9; 64]);
+/// ```
 pub unsafe fn memset_persist_raw(dst: *mut u8, value: u8, len: usize) -> *mut u8 {
     // SAFETY: the caller's contract.
-    unsafe { global().memset_inline(dst, value, len, MemFlags::empty()) }
+    unsafe { memset_selected(&global(), dst, value, len, MemFlags::empty()) }
 }
 
 /// Sets and writes back without the final drain: libpmem's `pmem_memset_nodrain`.
@@ -650,9 +759,16 @@ pub unsafe fn memset_persist_raw(dst: *mut u8, value: u8, len: usize) -> *mut u8
 /// # Safety
 ///
 /// `dst` is writable for `len` bytes.
+///
+/// ```
+/// let mut buf = [0u8; 64];
+/// // SAFETY: `buf` is writable for 64 bytes.
+/// unsafe { pmem_flush::memset_nodrain_raw(buf.as_mut_ptr(), 9, 64) };
+/// pmem_flush::drain();
+/// ```
 pub unsafe fn memset_nodrain_raw(dst: *mut u8, value: u8, len: usize) -> *mut u8 {
     // SAFETY: the caller's contract.
-    unsafe { global().memset_inline(dst, value, len, MemFlags::NODRAIN) }
+    unsafe { memset_selected(&global(), dst, value, len, MemFlags::NODRAIN) }
 }
 
 /// Sets with libpmem's flags: `pmem_memset`.
@@ -660,89 +776,99 @@ pub unsafe fn memset_nodrain_raw(dst: *mut u8, value: u8, len: usize) -> *mut u8
 /// # Safety
 ///
 /// `dst` is writable for `len` bytes.
+///
+/// ```
+/// use pmem_flush::MemFlags;
+/// let mut buf = [0u8; 64];
+/// // SAFETY: `buf` is writable for 64 bytes.
+/// unsafe { pmem_flush::memset_raw(buf.as_mut_ptr(), 1, 64, MemFlags::NOFLUSH) };
+/// pmem_flush::persist(&buf);
+/// ```
 pub unsafe fn memset_raw(dst: *mut u8, value: u8, len: usize, flags: MemFlags) -> *mut u8 {
     // SAFETY: the caller's contract.
-    unsafe { global().memset_inline(dst, value, len, flags) }
+    unsafe { memset_selected(&global(), dst, value, len, flags) }
 }
 
 /// Sets every byte of `dst` to `value` and persists.
+///
+/// ```
+/// let mut buf = [1u8; 300];
+/// pmem_flush::memset_persist(&mut buf, 0);
+/// assert_eq!(buf, [0; 300]);
+/// ```
 pub fn memset_persist(dst: &mut [u8], value: u8) {
     global().memset(dst, value, MemFlags::empty())
 }
 
 /// Sets every byte of `dst` without the final drain.
+///
+/// ```
+/// let mut buf = [1u8; 300];
+/// pmem_flush::memset_nodrain(&mut buf, 0);
+/// pmem_flush::drain();
+/// ```
 pub fn memset_nodrain(dst: &mut [u8], value: u8) {
     global().memset(dst, value, MemFlags::NODRAIN)
 }
 
 /// Sets every byte of `dst` with libpmem's flags.
+///
+/// ```
+/// let mut buf = [1u8; 300];
+/// pmem_flush::memset(&mut buf, 2, pmem_flush::MemFlags::WB);
+/// assert_eq!(buf, [2; 300]);
+/// ```
 pub fn memset(dst: &mut [u8], value: u8, flags: MemFlags) {
     global().memset(dst, value, flags)
 }
 
-/// The global copier with its non-temporal stores fixed at compile time, so that a function
-/// pointer to it skips that dispatch.
-unsafe fn memmove_fixed<const NT: u8>(
-    dst: *mut u8,
-    src: *const u8,
-    len: usize,
-    flags: MemFlags,
-) -> *mut u8 {
-    let copier = Copier {
-        nt: NonTemporal::from_u8(NT),
-        ..global()
-    };
-    // SAFETY: only handed out for the global selection's own `nt`; the caller's contract.
-    unsafe { copier.memmove_inline(dst, src, len, flags) }
-}
-
-/// As [`memmove_fixed`], for memset.
-unsafe fn memset_fixed<const NT: u8>(
-    dst: *mut u8,
-    value: u8,
-    len: usize,
-    flags: MemFlags,
-) -> *mut u8 {
-    let copier = Copier {
-        nt: NonTemporal::from_u8(NT),
-        ..global()
-    };
-    // SAFETY: as for `memmove_fixed`.
-    unsafe { copier.memset_inline(dst, value, len, flags) }
-}
-
-/// A plain function for [`memmove_raw`] with the global selection's non-temporal stores fixed
-/// (libpmem2's `pmem2_get_memmove_fn`). Same pointer on every call until [`configure`](crate::configure)
-/// changes them; write-back, granularity and threshold are read from the global selection at
-/// each call.
+/// A plain function for [`memmove_raw`] (libpmem2's `pmem2_get_memmove_fn`): the free
+/// function itself, which reads the global selection at each call, so the pointer follows
+/// [`configure`](crate::configure).
+///
+/// ```
+/// use pmem_flush::MemFlags;
+/// let memmove = pmem_flush::get_memmove_fn();
+/// let mut buf = *b"abcdef";
+/// let p = buf.as_mut_ptr();
+/// // SAFETY: both ranges lie inside `buf`.
+/// unsafe { memmove(p, p.add(3), 3, MemFlags::empty()) };
+/// assert_eq!(&buf, b"defdef");
+/// ```
+#[must_use]
 pub fn get_memmove_fn() -> MemmoveFn {
-    match global().nt {
-        NonTemporal::None => memmove_fixed::<0>,
-        NonTemporal::Movnti => memmove_fixed::<1>,
-        NonTemporal::Sse2 => memmove_fixed::<2>,
-        NonTemporal::Avx => memmove_fixed::<3>,
-        NonTemporal::Avx512f => memmove_fixed::<4>,
-        NonTemporal::Movdir64b => memmove_fixed::<5>,
-    }
+    memmove_raw
 }
 
-/// libpmem2's `pmem2_get_memcpy_fn`: the same function as [`get_memmove_fn`] (a memmove is a
-/// correct memcpy).
+/// libpmem2's `pmem2_get_memcpy_fn`: [`memcpy_raw`] (which is also a correct memmove).
+///
+/// ```
+/// use pmem_flush::MemFlags;
+/// let memcpy = pmem_flush::get_memcpy_fn();
+/// let (src, mut dst) = ([3u8; 32], [0u8; 32]);
+/// // SAFETY: both buffers are valid for 32 bytes.
+/// unsafe { memcpy(dst.as_mut_ptr(), src.as_ptr(), 32, MemFlags::empty()) };
+/// assert_eq!(dst, src);
+/// ```
+#[must_use]
 pub fn get_memcpy_fn() -> MemmoveFn {
-    get_memmove_fn()
+    memcpy_raw
 }
 
 /// A plain function for [`memset_raw`] (libpmem2's `pmem2_get_memset_fn`), as
 /// [`get_memmove_fn`].
+///
+/// ```
+/// use pmem_flush::MemFlags;
+/// let memset = pmem_flush::get_memset_fn();
+/// let mut buf = [0u8; 32];
+/// // SAFETY: `buf` is writable for 32 bytes.
+/// unsafe { memset(buf.as_mut_ptr(), 7, 32, MemFlags::empty()) };
+/// assert_eq!(buf, [7; 32]);
+/// ```
+#[must_use]
 pub fn get_memset_fn() -> MemsetFn {
-    match global().nt {
-        NonTemporal::None => memset_fixed::<0>,
-        NonTemporal::Movnti => memset_fixed::<1>,
-        NonTemporal::Sse2 => memset_fixed::<2>,
-        NonTemporal::Avx => memset_fixed::<3>,
-        NonTemporal::Avx512f => memset_fixed::<4>,
-        NonTemporal::Movdir64b => memset_fixed::<5>,
-    }
+    memset_raw
 }
 
 #[cfg(test)]

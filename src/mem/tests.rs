@@ -2,6 +2,8 @@
 //! placement, and the 8-byte store promise.
 
 use super::*;
+use crate::Config;
+use crate::Selection;
 use crate::arch::trace::{Step, record};
 use crate::features::{Cpu, Features};
 use crate::selection::Fence;
@@ -142,6 +144,74 @@ fn host_paths() -> Vec<NonTemporal> {
     paths
 }
 
+/// A flusher's copy settings, spelled out so that tests can force each one (the fields of the
+/// `Copier` these tests were written for).
+#[derive(Clone, Copy)]
+struct Copier {
+    threshold: usize,
+    write_back: WriteBack,
+    nt: NonTemporal,
+    line_shift: u8,
+    granularity: Granularity,
+}
+
+impl Copier {
+    fn new(config: Config) -> Copier {
+        let sel = Selection::detect(config);
+        Copier {
+            threshold: config.nt_threshold(),
+            write_back: sel.flush_write_back(),
+            nt: sel.non_temporal(),
+            line_shift: sel.line_shift(),
+            granularity: config.granularity(),
+        }
+    }
+
+    /// The flusher with exactly these settings.
+    fn flusher(&self) -> Flusher {
+        Flusher::from_parts(
+            self.write_back,
+            self.line_shift,
+            self.granularity,
+            self.nt,
+            self.threshold,
+        )
+    }
+
+    unsafe fn memmove_raw(&self, dst: *mut u8, src: *const u8, len: usize, f: MemFlags) -> *mut u8 {
+        // SAFETY: the caller's contract.
+        unsafe { self.flusher().memmove_raw(dst, src, len, f) }
+    }
+
+    unsafe fn memcpy_raw(&self, dst: *mut u8, src: *const u8, len: usize, f: MemFlags) -> *mut u8 {
+        // SAFETY: the caller's contract.
+        unsafe { self.flusher().memmove_raw(dst, src, len, f) }
+    }
+
+    unsafe fn memset_raw(&self, dst: *mut u8, value: u8, len: usize, f: MemFlags) -> *mut u8 {
+        // SAFETY: the caller's contract.
+        unsafe { self.flusher().memset_raw(dst, value, len, f) }
+    }
+
+    fn memcpy(&self, dst: &mut [u8], src: &[u8], f: MemFlags) -> Result<(), CopyError> {
+        self.flusher().memcpy(dst, src, f)
+    }
+
+    fn memmove_within(
+        &self,
+        buf: &mut [u8],
+        src: core::ops::Range<usize>,
+        dest: usize,
+        f: MemFlags,
+    ) -> Result<(), CopyError> {
+        self.flusher().memmove(buf, src, dest, f)
+    }
+
+    fn memset(&self, dst: &mut [u8], value: u8, f: MemFlags) {
+        self.flusher().memset(dst, value, f)
+    }
+}
+
 /// The detected copier with its non-temporal path forced to `p` and threshold 0 (so every
 /// unflagged copy takes the non-temporal path).
 fn copier_with(p: NonTemporal) -> Copier {
@@ -165,8 +235,6 @@ fn pattern(n: usize) -> Vec<u8> {
     (0..n).map(|i| (i * 7 + 3) as u8 ^ (i >> 8) as u8).collect()
 }
 
-/// memmove of `len` bytes from `src` to `dst` offsets inside one buffer, against
-/// `copy_within`; the whole buffer must match, so nothing outside the range changed.
 fn check_move(c: &Copier, flags: MemFlags, src: usize, dst: usize, len: usize) {
     let size = src.max(dst) + len + 80;
     let mut buf = pattern(size);
@@ -412,7 +480,7 @@ fn fence_after_the_last_non_temporal_store_for_every_write_back() {
 
 #[test]
 fn temporal_paths_write_back_every_line_and_byte_granularity_none() {
-    let wb = Selection::detect(Config::new()).write_back();
+    let wb = Selection::detect(Config::new()).best_write_back();
     let c = Copier {
         write_back: wb,
         ..copier_with(NonTemporal::None)
@@ -515,23 +583,40 @@ fn slice_forms_check_lengths_and_bounds_and_write_nothing_otherwise() {
 }
 
 #[test]
-fn zero_length_and_same_address_do_nothing() {
+fn zero_length_and_same_address_store_nothing_but_drain_as_libpmem() {
     let c = copier_with(host_paths()[host_paths().len() - 1]);
     let dangling = core::ptr::without_provenance_mut::<u8>(0x40);
-    // SAFETY: len == 0 touches nothing.
-    let steps = record(|| unsafe {
-        c.memmove_raw(dangling, dangling.wrapping_add(64), 0, MemFlags::empty());
-        c.memset_raw(dangling, 1, 0, MemFlags::empty());
+    let fence = Step::Fence(crate::arch::DRAIN);
+    for flags in FLAG_SETS {
+        let drains = !flags.intersects(MemFlags::NODRAIN | MemFlags::NOFLUSH);
+        let want: Vec<Step> = if drains { vec![fence] } else { vec![] };
+        // SAFETY: len == 0 touches nothing.
+        let steps = record(|| unsafe {
+            c.memmove_raw(dangling, dangling.wrapping_add(64), 0, flags);
+        });
+        assert_eq!(steps, want, "memmove of 0 bytes, {flags:?}");
+        // SAFETY: len == 0 touches nothing.
+        let steps = record(|| unsafe {
+            c.memset_raw(dangling, 1, 0, flags);
+        });
+        assert_eq!(steps, want, "memset of 0 bytes, {flags:?}");
+        let mut buf = pattern(300);
+        let p = buf.as_mut_ptr();
+        // SAFETY: `buf` holds 300 bytes.
+        let steps = record(|| unsafe {
+            c.memmove_raw(p, p, 300, flags);
+        });
+        assert_eq!(steps, want, "memmove onto itself, {flags:?}");
+        assert_eq!(buf, pattern(300));
+    }
+    // The free functions and the generic path over any flush and drain do the same.
+    let steps = record(|| {
+        crate::memcpy_persist(&mut [], &[]).unwrap();
+        crate::memset_persist(&mut [], 0);
+        crate::memmove_persist(&mut [0u8; 8], 0..8, 0).unwrap();
+        let pair = (crate::arch::trace::RecordingFlush, crate::Drainer::new());
+        pair.memcpy_persist(&mut [], &[]).unwrap();
+        pair.memset_nodrain(&mut [], 0);
     });
-    assert!(steps.is_empty(), "{steps:?}");
-    let mut buf = pattern(300);
-    let p = buf.as_mut_ptr();
-    // SAFETY: `buf` holds 300 bytes.
-    let steps = record(|| unsafe {
-        c.memmove_raw(p, p, 300, MemFlags::empty());
-    });
-    assert!(
-        steps.is_empty(),
-        "libpmem returns at once for src == dst: {steps:?}"
-    );
+    assert_eq!(steps, [fence; 4]);
 }

@@ -128,7 +128,7 @@ impl Write for Console {
         for &b in s.as_bytes() {
             // The byte 0 would end the string early; nothing here prints it.
             if self.len == self.buf.len() - 1 {
-                self.flush();
+                self.flush_write_back();
             }
             self.buf[self.len] = b;
             self.len += 1;
@@ -141,7 +141,7 @@ macro_rules! say {
     ($($arg:tt)*) => {{
         let mut c = Console::new();
         let _ = writeln!(c, $($arg)*);
-        c.flush();
+        c.flush_write_back();
     }};
 }
 
@@ -252,7 +252,7 @@ extern "C" fn kmain() -> ! {
     say!("  pair: {flusher}; {drainer}");
     check("detected pair", intact(buf));
 
-    let byte = Flusher::new(Config::new().granularity(Granularity::Byte));
+    let byte = Flusher::new(Config::new().with_granularity(Granularity::Byte));
     byte.persist(buf);
     byte.deep_flush(buf);
     check(
@@ -276,7 +276,7 @@ extern "C" fn kmain() -> ! {
     }
     Dsb.drain();
     let _ = writeln!(ran);
-    ran.flush();
+    ran.flush_write_back();
     check("concrete types ran", intact(buf));
 
     buf[100] ^= 0xff;

@@ -42,5 +42,5 @@ concrete_flusher!(
     /// [`new_unchecked`](Self::new_unchecked) from the platform's facts.
     CboClean,
     cbo_clean,
-    Features::CBO_CLEAN
+    Features::ZICBOM
 );
