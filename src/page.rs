@@ -199,3 +199,102 @@ impl<H: PageHook> Drain for PageFlusher<H> {
 }
 
 impl<H: PageHook<Error = Infallible>> Persist for PageFlusher<H> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arch::trace::record;
+    use crate::mem::MemFlags;
+    use std::cell::RefCell;
+    use std::vec;
+    use std::vec::Vec;
+
+    /// Records every range it is asked to write back; fails when `fail` is set.
+    #[derive(Default)]
+    struct Recorder {
+        calls: RefCell<Vec<(usize, usize)>>,
+        fail: bool,
+    }
+
+    impl PageHook for Recorder {
+        type Error = usize;
+        unsafe fn write_back_pages(&self, addr: *const u8, len: usize) -> Result<(), usize> {
+            self.calls.borrow_mut().push((addr.addr(), len));
+            if self.fail { Err(len) } else { Ok(()) }
+        }
+    }
+
+    /// The same, infallible, so that the flusher is a `Persist`.
+    #[derive(Default)]
+    struct Infallible(Recorder);
+
+    impl PageHook for Infallible {
+        type Error = core::convert::Infallible;
+        unsafe fn write_back_pages(&self, addr: *const u8, len: usize) -> Result<(), Self::Error> {
+            // SAFETY: the caller's contract, passed on.
+            let _ = unsafe { self.0.write_back_pages(addr, len) };
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn empty_ranges_never_reach_the_hook() {
+        let pages = PageFlusher::new(Infallible::default());
+        let dangling = core::ptr::without_provenance::<u8>(0x1);
+        // SAFETY: len == 0.
+        unsafe {
+            pages.flush_raw(dangling, 0);
+            pages.persist_raw(dangling, 0);
+            pages.try_flush_raw(dangling, 0).unwrap();
+        }
+        pages.flush(&[]);
+        pages.persist(&[]);
+        pages.memcpy_persist(&mut [], &[]).unwrap();
+        pages.memset_persist(&mut [], 1);
+        assert!(pages.hook().0.calls.borrow().is_empty());
+    }
+
+    #[test]
+    fn each_operation_calls_the_hook_once_with_the_range_and_never_fences() {
+        let pages = PageFlusher::new(Infallible::default());
+        let mut buf = vec![0u8; 5000];
+        let range = |b: &[u8]| (b.as_ptr().addr(), b.len());
+        let steps = record(|| {
+            pages.flush(&buf[3..10]);
+            pages.persist(&buf[100..]);
+            pages.drain();
+        });
+        assert!(
+            steps.is_empty(),
+            "page granularity drains nothing: {steps:?}"
+        );
+        let want = vec![range(&buf[3..10]), range(&buf[100..])];
+        assert_eq!(*pages.hook().0.calls.borrow(), want);
+
+        // Copies: ordinary stores, then one hook call for the whole range (none with NOFLUSH).
+        pages.hook().0.calls.borrow_mut().clear();
+        let src: Vec<u8> = (0..4000).map(|i| i as u8).collect();
+        pages.memcpy_persist(&mut buf[7..4007], &src).unwrap();
+        assert_eq!(&buf[7..4007], &src[..]);
+        pages.memset(&mut buf[..64], 9, MemFlags::NOFLUSH);
+        pages.memmove_persist(&mut buf, 0..100, 200).unwrap();
+        let calls = pages.hook().0.calls.borrow().clone();
+        assert_eq!(calls, [range(&buf[7..4007]), range(&buf[200..300])]);
+    }
+
+    #[test]
+    fn failures_reach_the_caller() {
+        let failing = PageFlusher::new(Recorder {
+            fail: true,
+            ..Recorder::default()
+        });
+        assert_eq!(failing.try_flush(&[1, 2, 3]), Err(3));
+        assert_eq!(failing.try_flush(&[]), Ok(()));
+        assert_eq!(failing.hook().calls.borrow().len(), 1);
+        let fine = PageFlusher::new(Recorder::default());
+        assert_eq!(fine.try_flush(&[1, 2, 3]), Ok(()));
+        // Through a reference to the hook too.
+        let by_ref = PageFlusher::new(failing.hook());
+        assert_eq!(by_ref.try_flush(&[0; 10]), Err(10));
+    }
+}

@@ -202,7 +202,7 @@ impl WriteBack {
             WriteBack::DcCvac => "every ARMv8 CPU",
             WriteBack::DcCvap => "ID_AA64ISAR1_EL1.DPB >= 1",
             WriteBack::DcCvadp => "ID_AA64ISAR1_EL1.DPB >= 2",
-            WriteBack::Dcbstps => "POWER8 or later; dcbf before POWER10",
+            WriteBack::Dcbstps => "POWER8 or later; dcbf on POWER8 and POWER9",
             WriteBack::CboClean => "Zicbom, as the embedder says",
         }
     }
@@ -224,7 +224,7 @@ pub enum Fence {
     Sfence = 1,
     /// AArch64 `DSB SY`: waits for earlier cache maintenance to complete.
     Dsb = 2,
-    /// POWER `phwsync` (`sync 4`; executes as `hwsync` before POWER10).
+    /// POWER `phwsync` (`sync 4`; executes as `hwsync` on POWER8 and POWER9).
     Phwsync = 3,
     /// RISC-V `FENCE iorw,iorw`: cbo.clean counts as W or O (by the block's physical memory
     /// attributes), so both must be in the predecessor set.
@@ -255,8 +255,7 @@ impl fmt::Display for Fence {
 }
 
 /// How far a store must be pushed before it is persistent: libpmem2's granularity, minus the
-/// page kind, which needs a caller hook (see [`Flusher::page`](crate::Flusher::page) and
-/// [`PageFlusher`](crate::PageFlusher)).
+/// page kind, which needs a caller hook (see [`PageFlusher`](crate::PageFlusher)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum Granularity {
@@ -625,8 +624,8 @@ impl Selection {
     /// `false` means `flush` writes nothing back: persist only fences, and data reaches
     /// persistence only if the platform writes its caches back on power loss. That happens when
     /// every write-back is disabled by configuration, on RISC-V without the embedder's Zicbom
-    /// facts, and on targets without a backend. [`Flusher::new`](crate::Flusher::new) and
-    /// [`Pmem::new`](crate::Pmem::new) refuse such a selection unless you accept it.
+    /// facts, and on targets without a backend. [`Flusher::new`](crate::Flusher::new) refuses
+    /// such a selection unless you accept it.
     ///
     /// ```
     /// use pmem_flush::{Arch, Config, Cpu, Features, Granularity, Selection};
@@ -861,7 +860,7 @@ impl fmt::Display for Selection {
             && self.best == WriteBack::Dcbstps
             && !cpu.contains(Features::POWER_ISA_3_1)
         {
-            f.write_str("\nnote: before POWER10 (ISA 3.1) dcbstps executes as dcbf (write back and invalidate) and phwsync as hwsync")?;
+            f.write_str("\nnote: POWER8 and POWER9 execute dcbstps as dcbf (write back and invalidate) and phwsync as hwsync; what processors before POWER8 do with these ISA 3.1 encodings is not documented, so use this selection only on POWER8 or later")?;
         }
         if self.arch == Arch::RiscV64 && !cpu.contains(Features::ZICBOM) {
             f.write_str("\nnote: no register reports Zicbom or the block size: without the embedder's word there is no write-back instruction, and flush does nothing")?;
@@ -874,7 +873,9 @@ impl fmt::Display for Selection {
 mod tests {
     use super::*;
     use crate::features::x86::{Registers, decode};
+    use std::borrow::ToOwned;
     use std::format;
+    use std::string::ToString;
 
     fn x86(features: Features) -> Cpu {
         Cpu {
@@ -1195,7 +1196,7 @@ mod tests {
             assert_eq!(sel.line_size(), 128);
             let text = format!("{sel}");
             assert_eq!(
-                text.contains("note: before POWER10"),
+                text.contains("note: POWER8 and POWER9 execute dcbstps as dcbf"),
                 pre_power10_note,
                 "{text}"
             );
@@ -1297,5 +1298,96 @@ mod tests {
             assert_eq!(WriteBack::from_u8(wb as u8), wb);
         }
         assert_eq!(WriteBack::from_u8(200), WriteBack::None);
+    }
+
+    /// The `copies:` line of `Display` against hand-written expectations. At byte granularity
+    /// the old text claimed non-temporal stores from the threshold, which `choose` never does
+    /// there.
+    #[test]
+    fn display_explains_copies_from_the_plan() {
+        let cpu = Cpu::new(
+            Features::CLWB | Features::CLFLUSH | Features::SSE2 | Features::AVX | Features::AVX512F,
+            64,
+        );
+        let nt = "vmovntdq (AVX-512F, 64 bytes)";
+        let cases = [
+            (
+                Config::new(),
+                format!("copies:     {nt} from 256 bytes, else ordinary stores, then clwb"),
+            ),
+            (
+                Config::new().with_granularity(Granularity::Byte),
+                format!("copies:     ordinary stores, no write-back; NONTEMPORAL: {nt}"),
+            ),
+            (
+                Config::new().with_nt_threshold(0),
+                format!("copies:     {nt}"),
+            ),
+            (
+                Config::new().with_nt_threshold(usize::MAX),
+                format!("copies:     ordinary stores, then clwb; NONTEMPORAL: {nt}"),
+            ),
+            (
+                Config::new().with_non_temporal(false),
+                "copies:     ordinary stores, then clwb".to_owned(),
+            ),
+            (
+                Config::new()
+                    .with_non_temporal(false)
+                    .with_granularity(Granularity::Byte),
+                "copies:     ordinary stores, no write-back".to_owned(),
+            ),
+        ];
+        for (config, want) in cases {
+            let sel = Selection::for_arch(Arch::X86_64, &cpu, config);
+            let text = sel.to_string();
+            let line = text.lines().find(|l| l.starts_with("copies:")).unwrap();
+            assert_eq!(line, want, "{config:?}");
+        }
+    }
+
+    /// Thresholds from 4 GiB - 1 up read back as "never" wherever the configuration is kept:
+    /// in the value, in a selection, and in the global cell's 32 bits.
+    #[test]
+    fn huge_thresholds_read_back_as_never_everywhere() {
+        for t in [
+            u32::MAX as usize - 1,
+            u32::MAX as usize,
+            usize::MAX / 2,
+            usize::MAX,
+        ] {
+            let config = Config::new().with_nt_threshold(t);
+            let want = if t < u32::MAX as usize { t } else { usize::MAX };
+            assert_eq!(config.nt_threshold(), want, "{t}");
+            let sel = Selection::detect(config);
+            assert_eq!(sel.config().nt_threshold(), want);
+            let cell = crate::cell::Cell::new();
+            cell.store(&sel);
+            assert_eq!(cell.selection(), sel, "{t}");
+            // SAFETY: detected on this CPU.
+            let f = unsafe { crate::Flusher::new_unchecked(&sel) };
+            assert_eq!(f.nt_threshold(), want);
+        }
+    }
+
+    #[test]
+    fn non_durable_selections_say_so_first() {
+        let cpu = Cpu::new(Features::CLFLUSH, 64);
+        let none =
+            Selection::for_arch(Arch::X86_64, &cpu, Config::new().disable(Features::CLFLUSH));
+        assert!(!none.is_durable());
+        let text = none.to_string();
+        assert!(text.starts_with("NOT DURABLE"), "{text}");
+        assert!(text.contains("disabled by configuration"), "{text}");
+        let riscv = Selection::for_arch(Arch::RiscV64, &Cpu::NONE, Config::new());
+        assert!(!riscv.is_durable());
+        assert!(riscv.to_string().starts_with("NOT DURABLE"));
+        let eadr = Selection::for_arch(
+            Arch::RiscV64,
+            &Cpu::NONE,
+            Config::new().with_granularity(Granularity::Byte),
+        );
+        assert!(eadr.is_durable());
+        assert!(!eadr.to_string().contains("NOT DURABLE"));
     }
 }

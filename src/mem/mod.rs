@@ -49,7 +49,7 @@ bitflags! {
 }
 
 /// The non-temporal stores a copy can use, by instruction set. Chosen by
-/// [`Selection::non_temporal`].
+/// [`Selection::non_temporal`](crate::Selection::non_temporal).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
 #[non_exhaustive]

@@ -23,7 +23,8 @@ use core::arch::{asm, global_asm};
 use core::fmt::{self, Write};
 
 use pmem_flush::arch::aarch64::{DcCvac, DcCvadp, DcCvap, Dsb};
-use pmem_flush::{Config, Cpu, Drain, Flush, Flusher, Granularity};
+use pmem_flush::prelude::*;
+use pmem_flush::{Config, Cpu, Flusher, Granularity, NotDurable};
 
 // Start-up, as a kernel's head.S would do it, on the boot CPU only (QEMU keeps the others
 // powered off until PSCI starts them):
@@ -128,7 +129,7 @@ impl Write for Console {
         for &b in s.as_bytes() {
             // The byte 0 would end the string early; nothing here prints it.
             if self.len == self.buf.len() - 1 {
-                self.flush_write_back();
+                self.flush();
             }
             self.buf[self.len] = b;
             self.len += 1;
@@ -141,7 +142,7 @@ macro_rules! say {
     ($($arg:tt)*) => {{
         let mut c = Console::new();
         let _ = writeln!(c, $($arg)*);
-        c.flush_write_back();
+        c.flush();
     }};
 }
 
@@ -243,7 +244,7 @@ extern "C" fn kmain() -> ! {
     pmem_flush::get_drain_fn()();
     check("function pointers", intact(buf));
 
-    let flusher = Flusher::new(Config::new());
+    let flusher = Flusher::new(Config::new()).unwrap_or_else(NotDurable::accept);
     let drainer = flusher.drainer();
     for chunk in buf.chunks(1000) {
         flusher.flush(chunk);
@@ -252,7 +253,8 @@ extern "C" fn kmain() -> ! {
     say!("  pair: {flusher}; {drainer}");
     check("detected pair", intact(buf));
 
-    let byte = Flusher::new(Config::new().with_granularity(Granularity::Byte));
+    let byte = Flusher::new(Config::new().with_granularity(Granularity::Byte))
+        .unwrap_or_else(NotDurable::accept);
     byte.persist(buf);
     byte.deep_flush(buf);
     check(
@@ -276,7 +278,7 @@ extern "C" fn kmain() -> ! {
     }
     Dsb.drain();
     let _ = writeln!(ran);
-    ran.flush_write_back();
+    ran.flush();
     check("concrete types ran", intact(buf));
 
     buf[100] ^= 0xff;

@@ -8,8 +8,18 @@ use crate::features::Features;
 ///
 /// On POWER10 (ISA 3.1) this is `dcbstps`: the block is written back to the persistence
 /// domain and may stay cached. POWER8 and POWER9 execute the same encoding as `dcbf` (write
-/// back and invalidate), which reaches memory, the most those processors offer (Linux and PMDK
-/// emit it on all of them).
+/// back and invalidate), which reaches memory, the most those processors offer: Linux added the
+/// ISA 3.1 forms in 2020 ("powerpc/pmem: Add new instructions for persistent storage and sync")
+/// as variants that those processors do not tell apart from `dcbf` and `hwsync`, and IBM's
+/// toolchain team reported `dcbf 0,RB,6` executing on POWER9 hardware (PMDK issue 6079).
+///
+/// Before POWER8 (ISA 2.06 and older: POWER7, the PowerPC 970 that big-endian baselines still
+/// allow, 64-bit embedded cores) no source says what a processor does with L = 6, a value its
+/// `dcbf` does not define. This crate emits the encoding on every `powerpc64` target, so use it
+/// only on POWER8 or later: the auxiliary-vector and PVR decoders give older processors no
+/// write-back at all, and the baseline assumed without either ([`ASSUMED`]) is POWER8.
+///
+/// [`ASSUMED`]: crate::features::powerpc64::ASSUMED
 ///
 /// Ordering: a write-back of the block, ordered after earlier stores to it; not ordered with
 /// later accesses or other blocks until a `phwsync` ([`phwsync`](super::phwsync)).

@@ -6,7 +6,8 @@ use core::arch::asm;
 /// and orders them before every later storage access.
 ///
 /// On POWER10 (ISA 3.1) this is `phwsync`; POWER8 and POWER9 execute the encoding as `hwsync`
-/// (`sync 0`), which orders and completes their `dcbf` write-backs.
+/// (`sync 0`), which orders and completes their `dcbf` write-backs (the same Linux change as for
+/// [`dcbstps`](super::dcbstps), which documents what older processors do and do not do).
 ///
 /// Ordering: a full barrier (stronger than `lwsync`, which does not order write-backs; PMDK
 /// moved from `lwsync` to this for that reason).
