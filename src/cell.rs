@@ -435,7 +435,8 @@ mod tests {
         let configured = Selection::detect(default_config().with_granularity(Granularity::Byte));
         let detected = Selection::detect(default_config());
         assert_ne!(Word::pack(&configured), Word::pack(&detected));
-        let rules: [(&str, fn(&Cell) -> Word); 2] = [
+        type FirstUse = fn(&Cell) -> Word;
+        let rules: [(&str, FirstUse); 2] = [
             ("compare-and-swap", Cell::word),
             ("loads and stores", Cell::word_by_loads_and_stores),
         ];
