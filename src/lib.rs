@@ -140,6 +140,9 @@ pub mod arch;
 mod cell;
 pub mod features;
 mod lines;
+#[cfg(all(feature = "std", target_os = "linux"))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "std", target_os = "linux"))))]
+pub mod linux;
 mod mem;
 mod page;
 mod persist;
