@@ -111,6 +111,7 @@
 //! entry points are safe.
 
 #![no_std]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(
     unsafe_op_in_unsafe_fn,
     missing_docs,
