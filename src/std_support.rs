@@ -3,7 +3,7 @@
 
 use core::fmt;
 
-use crate::features::{Cpu, Features};
+use crate::features::Features;
 use crate::selection::{Config, Granularity};
 
 impl Config {
@@ -78,12 +78,12 @@ impl std::error::Error for FeatureMismatch {}
 /// Compares this crate's own reading of the hardware with the standard library's feature
 /// detection for the features both know, and returns which ones they were compared on.
 ///
-/// - x86-64: [`Cpu::detect`] against `is_x86_feature_detected!` on SSE2, AVX and AVX-512F: the
+/// - x86-64: [`Cpu::detect`](crate::Cpu::detect) against `is_x86_feature_detected!` on SSE2, AVX and AVX-512F: the
 ///   ones whose detection depends on the OS having enabled register state, where PMDK went
 ///   wrong. The standard library has no CLWB or CLFLUSHOPT query.
 /// - AArch64 Linux: ID_AA64ISAR1_EL1 read directly (Linux emulates the EL0 read) and decoded,
 ///   against `is_aarch64_feature_detected!("dpb")` and `("dpb2")` (the kernel's hardware
-///   capabilities) on DC CVAP and DC CVADP. ([`Cpu::detect`] itself uses the standard
+///   capabilities) on DC CVAP and DC CVADP. ([`Cpu::detect`](crate::Cpu::detect) itself uses the standard
 ///   library's view in `std` builds, so comparing it would prove nothing.)
 /// - Elsewhere nothing is compared.
 pub fn cross_check() -> Result<Features, FeatureMismatch> {
@@ -116,7 +116,7 @@ fn own_reading() -> Features {
         any(target_os = "linux", target_os = "android")
     )))]
     {
-        Cpu::detect().features
+        crate::Cpu::detect().features
     }
 }
 

@@ -181,6 +181,7 @@ pub(crate) mod trace {
         /// A fence.
         Fence(Fence),
         /// A run of this many non-temporal store operations of one kind.
+        #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
         NonTemporal(crate::mem::NonTemporal, usize),
         /// One `flush_raw` of this many bytes on a [`RecordingFlush`].
         FlushRaw(usize),
@@ -202,6 +203,7 @@ pub(crate) mod trace {
     }
 
     /// One non-temporal store operation: extends the current run of `kind` or starts one.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     pub(crate) fn non_temporal(kind: crate::mem::NonTemporal) {
         STEPS.with(|s| {
             let mut steps = s.borrow_mut();
