@@ -31,9 +31,15 @@ pub type DrainFn = fn();
 /// stores: non-temporal where libpmem would, else ordinary stores with a write-back per line.
 ///
 /// ```
-/// use pmem_flush::{Config, Flusher, prelude::*};
+/// use pmem_flush::{Config, Flusher, NotDurable, prelude::*};
 ///
-/// let flusher = Flusher::new(Config::new()).expect("a durable selection");
+/// let flusher = match Flusher::new(Config::new()) {
+///     Ok(flusher) => flusher,
+///     Err(refused) => {
+///         eprintln!("{refused}"); // e.g. RISC-V without the platform's Zicbom facts
+///         refused.accept()
+///     }
+/// };
 /// let mut log = [0u8; 4096];
 /// flusher.memcpy_persist(&mut log[..5], b"hello").unwrap();
 /// flusher.flush(&log[..64]);
