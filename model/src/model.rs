@@ -424,9 +424,7 @@ impl<'c> Model<'c> {
             // The model's live image already holds exactly what the copy stored, so the
             // write-back reads nothing from `dst`.
             // SAFETY: no adoption, so nothing is read.
-            Stores::TemporalWriteBack => unsafe {
-                self.write_back(dst as usize, len, None, false)
-            },
+            Stores::TemporalWriteBack => unsafe { self.write_back(dst as usize, len, None, false) },
             _ => {}
         }
     }

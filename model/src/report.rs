@@ -78,7 +78,10 @@ fn range_words(
 ) -> fmt::Result {
     match offset {
         Some(o) => write!(f, "{what} of {len} bytes at offset {o}"),
-        None => write!(f, "{what} of {len} bytes at address {addr:#x}, outside the region"),
+        None => write!(
+            f,
+            "{what} of {len} bytes at address {addr:#x}, outside the region"
+        ),
     }
 }
 

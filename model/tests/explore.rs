@@ -1,6 +1,9 @@
 //! The explorer: correct operations pass with the crash points and images counted by hand;
 //! operations with a known bug are reported at the step that exposes it, with the image.
 
+// Lists of ranges (of lines, of words) are compared with array literals, one range included.
+#![allow(clippy::single_range_in_vec_init)]
+
 use std::cell::Cell;
 
 use pmem_flush::MemFlags;
@@ -215,7 +218,15 @@ fn evictions_catch_a_commit_word_stored_too_early() {
         .explore(&[0u8; 128], op, check_record)
         .unwrap_err();
     assert!(
-        matches!(report.point.kind, PointKind::Store { nth: 1, offset: Some(0), len: 8, .. }),
+        matches!(
+            report.point.kind,
+            PointKind::Store {
+                nth: 1,
+                offset: Some(0),
+                len: 8,
+                ..
+            }
+        ),
         "{report}"
     );
     let image = report.image.unwrap();

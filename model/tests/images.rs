@@ -4,6 +4,9 @@
 //! Images are listed as the crate enumerates them: the first pending part (in offset order)
 //! varies fastest, the durable image comes first and "everything reached" last.
 
+// Lists of ranges (of lines, of words) are compared with array literals, one range included.
+#![allow(clippy::single_range_in_vec_init)]
+
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use pmem_flush::MemFlags;
@@ -64,8 +67,8 @@ fn one_pending_line_two_images_two_lines_four() {
     );
     m.drain();
     let durable = image(192, &[(0, 1, 64), (64, 2, 64)]);
-    assert_eq!(m.crash_images(), [durable.clone()]);
     assert_eq!(m.durable(), durable);
+    assert_eq!(m.crash_images(), [durable]);
     assert!(m.pending().is_empty());
     let c = m.counts();
     assert_eq!((c.stores, c.write_backs, c.drains, c.steps), (2, 2, 1, 5));
@@ -119,7 +122,11 @@ fn a_store_after_the_write_back_is_not_drained() {
     );
     m.drain();
     assert_eq!(m.crash_images(), [image(192, &[(0, 1, 8)])]);
-    assert_eq!(m.unflushed(), [0..64], "the second store is still only live");
+    assert_eq!(
+        m.unflushed(),
+        [0..64],
+        "the second store is still only live"
+    );
 }
 
 #[test]
@@ -219,7 +226,10 @@ fn flags_drain_as_libpmem_does() {
     assert_eq!(m.live()[4..14], [1; 10]);
     let c = m.counts();
     assert_eq!((c.stores, c.write_backs, c.drains), (4, 3, 4));
-    assert_eq!(m.durable()[..14], *b"efgh\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01");
+    assert_eq!(
+        m.durable()[..14],
+        *b"efgh\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01"
+    );
 }
 
 /// A region that holds a commit word.
@@ -249,6 +259,7 @@ fn commit_is_seen_directly_and_through_references() {
         p.commit(word, value)
     }
     commit_through(&m, &r.word, 8);
+    #[allow(clippy::needless_borrows_for_generic_args)] // `&&Model` is the point
     commit_through(&&m, &r.word, 9);
     assert_eq!(m.durable()[..8], 9u64.to_ne_bytes());
     assert_eq!(m.counts().stores, 3, "each commit recorded as a store");
@@ -266,9 +277,16 @@ fn accesses_outside_the_region_are_problems() {
     let problems = m.problems();
     assert_eq!(problems.len(), 3);
     assert_eq!(problems[0].addr, stack_copy.as_ptr() as usize);
-    assert_eq!((problems[1].addr, problems[1].len), (r.0[64..].as_ptr() as usize, 65));
+    assert_eq!(
+        (problems[1].addr, problems[1].len),
+        (r.0[64..].as_ptr() as usize, 65)
+    );
     assert_eq!(problems[2].len, 16);
-    assert!(problems[0].to_string().contains("not inside the registered region"));
+    assert!(
+        problems[0]
+            .to_string()
+            .contains("not inside the registered region")
+    );
     // The parts inside the region still count.
     assert_eq!(m.pending(), [64..128]);
     assert_eq!(m.live()[120..128], [2; 8]);
@@ -315,15 +333,26 @@ fn large_points_are_sampled_with_the_extremes_first() {
     assert_eq!(images.len(), 2 + 5);
     assert_eq!(images[0], image(320, &[]));
     assert_eq!(images[1], image(320, &[(0, 1, 192)]));
-    assert_eq!(images, m.crash_images(), "the same seed tries the same images");
+    assert_eq!(
+        images,
+        m.crash_images(),
+        "the same seed tries the same images"
+    );
     for i in &images[2..] {
         assert!(i[192..].iter().all(|&b| b == 0));
         for line in i[..192].chunks(64) {
-            assert!(line == [0; 64] || line == [1; 64], "lines reach memory whole");
+            assert!(
+                line == [0; 64] || line == [1; 64],
+                "lines reach memory whole"
+            );
         }
     }
     let mut r2 = zeros::<320>();
     let other = Model::with_options(&r2.0, options.with_seed(43));
     other.memset(&mut r2.0[..192], 1, MemFlags::TEMPORAL | MemFlags::NODRAIN);
-    assert_ne!(other.crash_images()[2..], images[2..], "another seed, other samples");
+    assert_ne!(
+        other.crash_images()[2..],
+        images[2..],
+        "another seed, other samples"
+    );
 }

@@ -147,7 +147,10 @@ impl core::error::Error for Error {}
 
 /// The bytes a record of `len` bytes takes: its length word, its bytes, padding to 8.
 fn record_size(len: u64) -> Option<u64> {
-    len.checked_add(7)?.checked_div(8)?.checked_mul(8)?.checked_add(8)
+    len.checked_add(7)?
+        .checked_div(8)?
+        .checked_mul(8)?
+        .checked_add(8)
 }
 
 /// The offsets of `len` bytes at position `pos` of a ring of `capacity` bytes: up to the end
@@ -316,8 +319,10 @@ impl<'a, P: Persist> Log<'a, P> {
     pub(crate) fn store(&mut self, pos: u64, bytes: &[u8]) -> Result<(), Error> {
         let (first, second) = pieces(self.capacity, pos, bytes.len());
         let (a, b) = bytes.split_at(first.len());
-        self.p.memcpy(&mut self.region[first], a, MemFlags::NOFLUSH)?;
-        self.p.memcpy(&mut self.region[second], b, MemFlags::NOFLUSH)?;
+        self.p
+            .memcpy(&mut self.region[first], a, MemFlags::NOFLUSH)?;
+        self.p
+            .memcpy(&mut self.region[second], b, MemFlags::NOFLUSH)?;
         Ok(())
     }
 
@@ -331,7 +336,8 @@ impl<'a, P: Persist> Log<'a, P> {
     /// Stores a header word (aligned, 8 bytes: one store), without writing it back.
     pub(crate) fn store_word(&mut self, at: usize, value: u64) -> Result<(), Error> {
         let word = &mut self.region[at..at + 8];
-        self.p.memcpy(word, &value.to_le_bytes(), MemFlags::NOFLUSH)?;
+        self.p
+            .memcpy(word, &value.to_le_bytes(), MemFlags::NOFLUSH)?;
         Ok(())
     }
 

@@ -5,6 +5,10 @@
 //!
 //! Run with `--nocapture` to see the images explored and the time each run took.
 
+// The closures around the broken appends are not redundant: a generic `fn` item fixes the
+// model's lifetimes, a closure stays general over them.
+#![allow(clippy::redundant_closure)]
+
 use std::cell::Cell;
 use std::time::Instant;
 
@@ -78,7 +82,11 @@ struct Progress {
 
 fn torn(k: usize, r: &Record<'_>, want: &[u8]) -> String {
     if r.len() != want.len() {
-        return format!("record #{k} has {} bytes, {} were appended", r.len(), want.len());
+        return format!(
+            "record #{k} has {} bytes, {} were appended",
+            r.len(),
+            want.len()
+        );
     }
     let (i, (got, exp)) = r
         .bytes()
@@ -118,7 +126,11 @@ fn check(image: &[u8], w: &Workload, p: &Progress) -> Result<(), String> {
             .get(next)
             .ok_or_else(|| format!("record #{next} was never appended"))?;
         if r.pos() != w.positions[next] {
-            return Err(format!("record #{next} is at {}, not {}", r.pos(), w.positions[next]));
+            return Err(format!(
+                "record #{next} is at {}, not {}",
+                r.pos(),
+                w.positions[next]
+            ));
         }
         if r != want[..] {
             return Err(torn(next, &r, want));
@@ -249,11 +261,16 @@ fn is_commit_write_back(kind: PointKind) -> bool {
 
 #[test]
 fn a_missing_drain_is_caught() {
-    let (report, w) = caught(Options::new(), |log, r| broken::append_without_drain(log, r));
+    let (report, w) = caught(Options::new(), |log, r| {
+        broken::append_without_drain(log, r)
+    });
     assert!(is_commit_write_back(report.point.kind), "{report}");
     // The first append already breaks: the commit line reached memory, the payload did not.
     let error = report.error().unwrap();
-    let want = format!("record #0 has 0 bytes, {} were appended", w.records[0].len());
+    let want = format!(
+        "record #0 has 0 bytes, {} were appended",
+        w.records[0].len()
+    );
     assert_eq!(error, &want, "{report}");
     let image = report.image.as_ref().unwrap();
     assert_eq!(image.reached.len(), 1);
@@ -267,7 +284,10 @@ fn a_commit_before_the_payload_is_flushed_is_caught() {
         broken::append_commit_before_flush(log, r)
     });
     assert!(is_commit_write_back(report.point.kind), "{report}");
-    assert!(report.error().unwrap().starts_with("record #0 has 0 bytes"), "{report}");
+    assert!(
+        report.error().unwrap().starts_with("record #0 has 0 bytes"),
+        "{report}"
+    );
     // Only the commit line was written back: the payload was only stored.
     let image = report.image.as_ref().unwrap();
     assert_eq!((image.index, image.count), (1, 2));
@@ -292,7 +312,8 @@ fn a_flush_one_byte_short_is_caught() {
 
 #[test]
 fn a_commit_word_stored_early_is_caught_only_with_evictions() {
-    let early = |log: &mut Log<'_, &Model<'_>>, r: &[u8]| broken::append_commit_stored_early(log, r);
+    let early =
+        |log: &mut Log<'_, &Model<'_>>, r: &[u8]| broken::append_commit_stored_early(log, r);
     let (result, _) = explore_log(Options::new(), 300, early);
     result.expect("without evictions the early store stays in the cache");
     let (report, _) = caught(Options::new().with_evictions(true), early);
@@ -307,5 +328,8 @@ fn a_commit_word_stored_early_is_caught_only_with_evictions() {
         ),
         "{report}"
     );
-    assert!(report.error().unwrap().starts_with("record #0 has 0 bytes"), "{report}");
+    assert!(
+        report.error().unwrap().starts_with("record #0 has 0 bytes"),
+        "{report}"
+    );
 }
