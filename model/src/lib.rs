@@ -5,7 +5,7 @@
 //! crash image.
 //!
 //! Write the persistent code generically (`p: &impl Persist`), as you would for the hardware;
-//! in tests, hand it a [`Model`] through [`explore`]:
+//! in tests, hand it a [`Model`] through [`explore`], with a check that runs your recovery:
 //!
 //! ```
 //! use pmem_flush::prelude::*;
@@ -18,22 +18,60 @@
 //!     p.memcpy_persist(&mut region[..8], &(end as u64 - 8).to_le_bytes()).unwrap(); // commit
 //! }
 //!
+//! /// Recovery's invariant: the committed length covers whole records, none torn.
+//! fn check(image: &[u8]) -> Result<(), String> {
+//!     let len = u64::from_le_bytes(image[..8].try_into().unwrap()) as usize;
+//!     let records = image.get(8..8 + len).ok_or("length past the end")?;
+//!     match len % 6 == 0 && records.chunks(6).all(|r| r == b"record") {
+//!         true => Ok(()),
+//!         false => Err(format!("torn: {len} bytes committed over {records:?}")),
+//!     }
+//! }
+//!
 //! let stats = pmem_flush_model::explore(
 //!     &[0u8; 256],
 //!     |region, model| (0..4).for_each(|_| append(model, region, b"record")),
-//!     |image| {
-//!         let len = u64::from_le_bytes(image[..8].try_into().unwrap()) as usize;
-//!         let ok = len % 6 == 0 && image[8..8 + len].chunks(6).all(|r| r == b"record");
-//!         if ok { Ok(()) } else { Err(format!("torn: committed {len} bytes")) }
-//!     },
+//!     check,
 //! )
 //! .unwrap();
 //! println!("{stats}"); // crash images, crash points, stores, write-backs, drains
 //! ```
 //!
-//! Swap the two copies in `append` (commit first) and `explore` returns a [`CrashReport`]
-//! instead: the crash point (`write-back #2 (flush_raw of 8 bytes at offset 0)`), the image
-//! (`reached memory: [0..64)`) and your error. It prints as a readable report.
+//! Commit before the payload and the explorer finds the crash image that shows it, with the
+//! crash point, which lines reached memory, and your error:
+//!
+//! ```
+//! # use pmem_flush::prelude::*;
+//! # fn check(image: &[u8]) -> Result<(), String> {
+//! #     let len = u64::from_le_bytes(image[..8].try_into().unwrap()) as usize;
+//! #     let records = image.get(8..8 + len).ok_or("length past the end")?;
+//! #     match len % 6 == 0 && records.chunks(6).all(|r| r == b"record") {
+//! #         true => Ok(()),
+//! #         false => Err(format!("torn: {len} bytes committed over {records:?}")),
+//! #     }
+//! # }
+//! fn append_commit_first<P: Persist>(p: &P, region: &mut [u8], record: &[u8]) {
+//!     let len = u64::from_le_bytes(region[..8].try_into().unwrap()) as usize;
+//!     let end = 8 + len + record.len();
+//!     p.memcpy_persist(&mut region[..8], &(end as u64 - 8).to_le_bytes()).unwrap();
+//!     p.memcpy_persist(&mut region[8 + len..end], record).unwrap();
+//! }
+//!
+//! let report = pmem_flush_model::explore(
+//!     &[0u8; 256],
+//!     |region, model| (0..4).for_each(|_| append_commit_first(model, region, b"record")),
+//!     check,
+//! )
+//! .unwrap_err();
+//! assert_eq!(
+//!     report.to_string().lines().take(2).collect::<Vec<_>>(),
+//!     [
+//!         "crash at write-back #1 (flush_raw of 8 bytes at offset 0) (step 2), image 2 of 2 \
+//!          (enumerated): reached memory: [0..64); did not: nothing",
+//!         "the check failed: torn: 6 bytes committed over [0, 0, 0, 0, 0, 0]",
+//!     ]
+//! );
+//! ```
 //!
 //! # What it does
 //!

@@ -194,7 +194,8 @@ fn every_crash_image_of_2000_appends_recovers_the_appended_records() {
     let (result, w) = explore_log(Options::new(), 2000, correct);
     let stats = result.unwrap_or_else(|r| panic!("{r}"));
     // The ring wrapped many times, and the workload has what the broken variants need.
-    assert!(w.positions[2000] > 20 * 4096);
+    assert!(w.positions[2000] > 50 * 4096);
+    eprintln!("the ring wrapped {} times", w.positions[2000] / 4096);
     assert!((0..2000).filter(|&k| w.ends_one_past_a_line(k)).count() >= 250);
     assert!(w.records.iter().any(|r| r.len() >= 256));
     // Format: three drains; each append two.
