@@ -107,8 +107,8 @@
 //!   [`Options::with_torn_lines`] a pending line may reach memory in part, any subset of its
 //!   aligned 8-byte words; run your tests both ways. An aligned 8-byte word is never torn in
 //!   either mode, so a commit word (`commit`, or an aligned 8-byte copy) is failure-atomic.
-//! - **Stores not written back are lost** in every crash image, as the issue that asked for
-//!   this model put it. Real caches may evict a dirty line at any moment; with
+//! - **Stores not written back are lost** in every crash image, by default. Real caches may
+//!   evict a dirty line at any moment; with
 //!   [`Options::with_evictions`] every line stored to since its last write-back may also reach
 //!   memory, with its current contents, at every crash point (and the explorer stops after
 //!   every store), which catches a commit word stored too early even when it is flushed late.
@@ -148,7 +148,9 @@
 //! 4. Run it again with [`Options::with_torn_lines`] and [`Options::with_evictions`].
 //!
 //! The workspace's `examples/crash-log` (a crash-consistent ring log over a memory-mapped file)
-//! is the worked example: its tests explore 2000 appends and catch three broken variants.
+//! is the worked example: its tests explore 2000 appends and catch each of its broken variants
+//! (a missing drain, a commit before the payload's flush, a flush one byte short, and, with
+//! evictions, a commit word stored too early).
 //!
 //! # Why a separate crate
 //!

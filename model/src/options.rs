@@ -52,17 +52,22 @@ impl Options {
     }
 
     /// The bytes one write-back covers, lines aligned in the address space (default 64; 128 is
-    /// POWER's). Rounded up to a power of two, at least 8.
+    /// POWER's). Rounded up to a power of two, at least 8 and at most 4096.
     ///
     /// ```
-    /// assert_eq!(pmem_flush_model::Options::new().with_line_size(100).line_size(), 128);
+    /// use pmem_flush_model::Options;
+    /// assert_eq!(Options::new().with_line_size(100).line_size(), 128);
+    /// assert_eq!(Options::new().with_line_size(0).line_size(), 8);
+    /// assert_eq!(Options::new().with_line_size(usize::MAX).line_size(), 4096);
     /// ```
     #[must_use]
     pub const fn with_line_size(mut self, bytes: usize) -> Options {
-        let bytes = if bytes < 8 { 8 } else { bytes };
-        self.line_size = match bytes.checked_next_power_of_two() {
-            Some(b) => b,
-            None => 1 << (usize::BITS - 1),
+        self.line_size = if bytes <= 8 {
+            8
+        } else if bytes >= 4096 {
+            4096
+        } else {
+            bytes.next_power_of_two()
         };
         self
     }
