@@ -483,7 +483,8 @@ impl<D: Drain + ?Sized> Drain for &mut D {
     }
 }
 
-/// Forwards the methods an implementation may override to the value behind a pointer type.
+/// Forwards the methods an implementation may override (`memmove_raw`, `memset_raw`, `commit`)
+/// to the value behind a pointer type.
 macro_rules! forward_persist {
     ($($ptr:ty),*) => {$(
         impl<P: Persist + ?Sized> Persist for $ptr {
@@ -509,6 +510,12 @@ macro_rules! forward_persist {
             ) -> *mut u8 {
                 // SAFETY: the caller's contract.
                 unsafe { (**self).memset_raw(dst, value, len, flags) }
+            }
+
+            #[cfg(target_has_atomic = "64")]
+            #[inline(always)]
+            fn commit(&self, word: &core::sync::atomic::AtomicU64, value: u64) {
+                (**self).commit(word, value)
             }
         }
     )*};
