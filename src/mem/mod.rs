@@ -15,6 +15,7 @@
 
 mod small;
 mod temporal;
+mod words;
 #[cfg(target_arch = "x86_64")]
 mod x86_64;
 
@@ -26,6 +27,7 @@ use bitflags::bitflags;
 use crate::arch;
 use crate::cell::{GLOBAL, Word};
 use crate::selection::{Config, Granularity, Selection, WriteBack};
+use temporal::Vectors;
 
 bitflags! {
     /// libpmem's `PMEM_F_MEM_*` flags, with its bit values.
@@ -322,7 +324,7 @@ impl Copier {
                     small::move_block(dst, src, len);
                     arch::write_back_range(wb, dst, len, shift);
                 }
-                _ => temporal::memmove(dst, src, len, wb, shift),
+                _ => temporal::memmove(dst, src, len, wb, shift, Vectors::allowed_by(self.nt)),
             }
         }
         if plan.drain {
@@ -394,7 +396,7 @@ impl Copier {
                     small::set_block(dst, pattern, len);
                     arch::write_back_range(wb, dst, len, shift);
                 }
-                _ => temporal::memset(dst, pattern, len, wb, shift),
+                _ => temporal::memset(dst, pattern, len, wb, shift, Vectors::allowed_by(self.nt)),
             }
         }
         if plan.drain {
@@ -478,7 +480,7 @@ unsafe fn non_temporal_memmove(
             #[cfg(target_arch = "x86_64")]
             NonTemporal::Movdir64b => x86_64::memmove_movdir64b(dst, src, len, write_back, shift),
             // Never selected where it does not exist; ordinary stores are always correct.
-            _ => temporal::memmove(dst, src, len, write_back, shift),
+            _ => temporal::memmove(dst, src, len, write_back, shift, Vectors::allowed_by(nt)),
         }
     }
 }
@@ -512,7 +514,14 @@ unsafe fn non_temporal_memset(
             NonTemporal::Movdir64b => {
                 x86_64::memset_movdir64b(dst, pattern, len, write_back, shift)
             }
-            _ => temporal::memset(dst, pattern, len, write_back, shift),
+            _ => temporal::memset(
+                dst,
+                pattern,
+                len,
+                write_back,
+                shift,
+                Vectors::allowed_by(nt),
+            ),
         }
     }
 }
