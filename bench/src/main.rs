@@ -164,7 +164,11 @@ fn run(args: &Args) {
         println!("{k}: {v}");
     }
 
-    let cases = contenders::cases(&args.only);
+    let cases: Vec<_> = contenders::cases(&args.only)
+        .into_iter()
+        .filter(|c| args.mode.as_deref().is_none_or(|m| c.mode == m))
+        .filter(|c| args.size.is_none_or(|s| c.size == s))
+        .collect();
     let biggest = cases
         .iter()
         .map(|c| (c.count.max(1) - 1) * c.stride + c.size)

@@ -4,9 +4,9 @@
 //! kilobyte, while the data is still in the cache. `WriteBack::None` stores only (byte
 //! granularity, `NOFLUSH`).
 //!
-//! On x86-64 builds with SSE the whole lines are stored with the widest vector stores the
-//! [`Vectors`] argument allows (`x86_64::memmove_temporal_*`); everywhere else, and in kernel
-//! builds with SSE off, with the aligned word loops of [`super::words`]. Partial lines go
+//! On x86-64 builds with SSE the whole lines are stored with the SSE2 stores the [`Vectors`]
+//! argument allows (`x86_64::memmove_temporal_sse2`); everywhere else, and in kernel builds
+//! with SSE off, with the aligned word loops of [`super::words`]. Partial lines go
 //! through [`super::small`] on every path.
 
 use super::NonTemporal;
@@ -18,36 +18,35 @@ use crate::selection::WriteBack;
 /// Bytes stored between write-backs.
 pub(super) const BLOCK: usize = 1024;
 
-/// The vector registers the temporal path may store from.
+/// The vector registers the temporal path stores whole lines from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Vectors {
-    /// General-purpose registers only (8-byte stores).
+    /// General-purpose registers only: the aligned word loops, 8-byte stores.
     None,
     /// SSE2, 16-byte stores.
+    #[cfg_attr(
+        not(all(target_arch = "x86_64", target_feature = "sse2")),
+        allow(dead_code, reason = "x86-64 builds with SSE only")
+    )]
     Sse2,
-    /// AVX, 32-byte stores.
-    Avx,
-    /// AVX-512F, 64-byte stores.
-    Avx512f,
 }
 
 impl Vectors {
-    /// The widest vector stores this build and a selection with non-temporal stores `nt`
-    /// allow: none in builds without SSE (kernels), none where the selection found no SSE2
-    /// (`Movnti`); AVX or AVX-512F where the selection says the CPU and the OS enable them;
-    /// SSE2 otherwise (it is part of every x86-64 build with SSE, whatever the selection).
+    /// The vector stores of the temporal path for this build and a selection with
+    /// non-temporal stores `nt`: none in builds without SSE (kernels) and where the selection
+    /// found no SSE2 (`Movnti`: the embedder disabled it); SSE2 otherwise, which every x86-64
+    /// build with SSE already uses, whatever the selection says about AVX.
     ///
-    /// With non-temporal stores disabled by configuration or MOVDIR64B chosen, the selection
-    /// does not say whether AVX is usable, so SSE2 it is.
+    /// Not the widest set the selection allows: ordinary stores to lines that are not in the
+    /// cache (a new pmem destination) were slower with 32- and 64-byte stores than with 16-byte
+    /// ones at 1-64 KiB on the Intel Xeon of bench/results/ (bench/NOTES.md, "Forced temporal
+    /// copies"), and on AMD Zen 4 two 16-byte stores per cycle match one 32-byte store.
     #[inline(always)]
     pub(crate) const fn allowed_by(nt: NonTemporal) -> Vectors {
-        if cfg!(all(target_arch = "x86_64", target_feature = "sse2")) {
-            match nt {
-                NonTemporal::Avx512f => Vectors::Avx512f,
-                NonTemporal::Avx => Vectors::Avx,
-                NonTemporal::Movnti => Vectors::None,
-                _ => Vectors::Sse2,
-            }
+        if cfg!(all(target_arch = "x86_64", target_feature = "sse2"))
+            && !matches!(nt, NonTemporal::Movnti)
+        {
+            Vectors::Sse2
         } else {
             Vectors::None
         }
@@ -88,13 +87,8 @@ pub(crate) unsafe fn memmove(
             return;
         }
         #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-        match vectors {
-            Vectors::None => {}
-            Vectors::Sse2 => return super::x86_64::memmove_temporal_sse2(dst, src, len, wb, shift),
-            Vectors::Avx => return super::x86_64::memmove_temporal_avx(dst, src, len, wb, shift),
-            Vectors::Avx512f => {
-                return super::x86_64::memmove_temporal_avx512f(dst, src, len, wb, shift);
-            }
+        if vectors == Vectors::Sse2 {
+            return super::x86_64::memmove_temporal_sse2(dst, src, len, wb, shift);
         }
         let _ = vectors;
         let head = to_boundary(dst);
@@ -153,17 +147,8 @@ pub(crate) unsafe fn memset(
             return;
         }
         #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-        match vectors {
-            Vectors::None => {}
-            Vectors::Sse2 => {
-                return super::x86_64::memset_temporal_sse2(dst, pattern, len, wb, shift);
-            }
-            Vectors::Avx => {
-                return super::x86_64::memset_temporal_avx(dst, pattern, len, wb, shift);
-            }
-            Vectors::Avx512f => {
-                return super::x86_64::memset_temporal_avx512f(dst, pattern, len, wb, shift);
-            }
+        if vectors == Vectors::Sse2 {
+            return super::x86_64::memset_temporal_sse2(dst, pattern, len, wb, shift);
         }
         let _ = vectors;
         let head = to_boundary(dst);

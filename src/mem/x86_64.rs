@@ -14,20 +14,23 @@
 //! go through [`super::small`], whose stores cannot be merged into vector stores, and
 //! [`super::words`].
 //!
-//! The same vector sets also give the temporal path its whole-line stores
-//! (`memmove_temporal_*`, `memset_temporal_*`): ordinary aligned vector stores, a kilobyte at a
-//! time, each kilobyte written back right after it is stored.
+//! SSE2 also gives the temporal path its whole-line stores (`memmove_temporal_sse2`,
+//! `memset_temporal_sse2`): ordinary aligned 16-byte stores, 256 bytes at a time, each 256
+//! bytes written back once the next 256 are stored. Why SSE2 and not the widest set, and why
+//! that write-back lag: bench/NOTES.md, "Forced temporal copies".
 
 use core::arch::asm;
 #[cfg(target_feature = "sse2")]
 use core::arch::x86_64::{
     __m128i, __m256i, __m512i, _mm_loadu_si128, _mm_set1_epi64x, _mm_store_si128, _mm_stream_si128,
-    _mm256_loadu_si256, _mm256_set1_epi64x, _mm256_store_si256, _mm256_stream_si256,
-    _mm512_loadu_si512, _mm512_set1_epi64, _mm512_store_si512, _mm512_stream_si512,
+    _mm256_loadu_si256, _mm256_set1_epi64x, _mm256_stream_si256, _mm512_loadu_si512,
+    _mm512_set1_epi64, _mm512_stream_si512,
 };
 
 use super::small::{move_block, set_block};
-use super::temporal::{BLOCK as WRITE_BACK_BLOCK, to_boundary};
+use super::temporal::to_boundary;
+/// Bytes of the vector temporal path stored between write-backs (see `memmove_temporal_with`).
+const WRITE_BACK_BLOCK: usize = 256;
 use crate::arch::write_back_range;
 use crate::selection::WriteBack;
 
@@ -682,33 +685,11 @@ temporal_lines!(
     sse2_t_copy,
     sse2_t_fill
 );
-temporal_lines!(
-    Avx,
-    "avx",
-    __m256i,
-    32,
-    _mm256_loadu_si256,
-    _mm256_store_si256,
-    _mm256_set1_epi64x,
-    avx_t_copy_block,
-    avx_t_copy,
-    avx_t_fill
-);
-temporal_lines!(
-    Avx512f,
-    "avx512f",
-    __m512i,
-    64,
-    _mm512_loadu_si512,
-    _mm512_store_si512,
-    _mm512_set1_epi64,
-    avx512f_t_copy_block,
-    avx512f_t_copy,
-    avx512f_t_fill
-);
-
 /// The temporal memmove for vector set `L`: partial lines through [`move_block`], whole lines
-/// with `L`'s stores, every kilobyte written back right after it is stored.
+/// with `L`'s stores, 256 bytes at a time, each 256 bytes written back once the next 256 are
+/// stored (a write-back right behind the stores to a line whose read-for-ownership is still in
+/// flight waits for it: written back per line, this path took twice as long on the Intel Xeon
+/// of bench/results/).
 ///
 /// # Safety
 ///
@@ -731,7 +712,8 @@ unsafe fn memmove_temporal_with<L: TemporalLine>(
     unsafe {
         if dst.addr().wrapping_sub(src.addr()) >= len {
             move_block(dst, src, head);
-            let (mut off, mut written_back) = (head, 0);
+            // Stored and written back: [0, written_back); stored, not yet: up to `stored`.
+            let (mut off, mut written_back, mut stored) = (head, 0, head);
             while off < body_end {
                 let end = body_end.min(off + WRITE_BACK_BLOCK);
                 while end - off >= block {
@@ -742,14 +724,16 @@ unsafe fn memmove_temporal_with<L: TemporalLine>(
                     L::copy(dst.add(off), src.add(off));
                     off += 64;
                 }
-                write_back_range(wb, dst.add(written_back), off - written_back, shift);
-                written_back = off;
+                // The block before this one: its stores had a block's time to complete.
+                write_back_range(wb, dst.add(written_back), stored - written_back, shift);
+                (written_back, stored) = (stored, off);
             }
             move_block(dst.add(body_end), src.add(body_end), len - body_end);
             write_back_range(wb, dst.add(written_back), len - written_back, shift);
         } else {
             move_block(dst.add(body_end), src.add(body_end), len - body_end);
-            let (mut off, mut written_back) = (body_end, len);
+            // Stored and written back: [written_back, len); stored, not yet: from `stored`.
+            let (mut off, mut written_back, mut stored) = (body_end, len, body_end);
             while off > head {
                 let start = head.max(off.saturating_sub(WRITE_BACK_BLOCK));
                 while off - start >= block {
@@ -760,8 +744,8 @@ unsafe fn memmove_temporal_with<L: TemporalLine>(
                     off -= 64;
                     L::copy(dst.add(off), src.add(off));
                 }
-                write_back_range(wb, dst.add(off), written_back - off, shift);
-                written_back = off;
+                write_back_range(wb, dst.add(stored), written_back - stored, shift);
+                (written_back, stored) = (stored, off);
             }
             move_block(dst, src, head);
             write_back_range(wb, dst, written_back, shift);
@@ -788,15 +772,16 @@ unsafe fn memset_temporal_with<L: TemporalLine>(
     // SAFETY: as in `memmove_temporal_with`.
     unsafe {
         set_block(dst, pattern, head);
-        let (mut off, mut written_back) = (head, 0);
+        // As in `memmove_temporal_with`: each block written back after the next is stored.
+        let (mut off, mut written_back, mut stored) = (head, 0, head);
         while off < body_end {
             let end = body_end.min(off + WRITE_BACK_BLOCK);
             while off < end {
                 L::fill(dst.add(off), pattern);
                 off += 64;
             }
-            write_back_range(wb, dst.add(written_back), off - written_back, shift);
-            written_back = off;
+            write_back_range(wb, dst.add(written_back), stored - written_back, shift);
+            (written_back, stored) = (stored, off);
         }
         set_block(dst.add(body_end), pattern, len - body_end);
         write_back_range(wb, dst.add(written_back), len - written_back, shift);
@@ -848,10 +833,3 @@ macro_rules! temporal_entry_points {
 }
 
 temporal_entry_points!(Sse2, memmove_temporal_sse2, memset_temporal_sse2, "sse2");
-temporal_entry_points!(Avx, memmove_temporal_avx, memset_temporal_avx, "avx");
-temporal_entry_points!(
-    Avx512f,
-    memmove_temporal_avx512f,
-    memset_temporal_avx512f,
-    "avx512f"
-);
