@@ -30,6 +30,7 @@ use core::arch::x86_64::{
 use super::small::{move_block, set_block};
 use super::temporal::to_boundary;
 /// Bytes of the vector temporal path stored between write-backs (see `memmove_temporal_with`).
+#[cfg(target_feature = "sse2")]
 const WRITE_BACK_BLOCK: usize = 256;
 use crate::arch::write_back_range;
 use crate::selection::WriteBack;
