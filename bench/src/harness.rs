@@ -3,7 +3,7 @@
 //!
 //! One sample = prepare the buffers (untimed, the same for every contender), read the TSC, run
 //! one batch of calls, (for cases that time completion) MFENCE, read the TSC. A round takes one
-//! sample of every contender, in an order rotated each round; a case runs rounds until its time
+//! sample of every contender, in an order drawn anew each round ([`round_order`]); a case runs rounds until its time
 //! budget is spent. Medians are over rounds; ratios are medians of the per-round ratios (a
 //! contender and its baseline measured in the same round, so load that drifts between rounds
 //! cancels).

@@ -671,8 +671,9 @@ const WHAT_IS_TIMED: &str = concat!(
     "- **One sample** = untimed preparation, TSC read (after LFENCE), one batch of calls, \
          [MFENCE,] TSC read (RDTSCP, LFENCE); the cost of an empty sample is subtracted and the \
          rest divided by the calls in the batch. Preparation and timing are identical for every \
-         contender of a case; the contenders take turns within each round, in an order rotated \
-         every round; the first round is a warm-up (and checks copy results) and is not kept.\n\
+         contender of a case; the contenders take turns within each round, in an order drawn \
+         anew every round (a seeded permutation: each follows each other about equally often); \
+         the first round is a warm-up (and checks copy results) and is not kept.\n\
          - **persist (fresh)**: the preparation writes every byte of the batch's regions with \
          ordinary stores (so every line is dirty in the cache), then MFENCE. The batch persists \
          each region once (regions of one batch cover 16 KiB, each starts on a line boundary); \
