@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # pmem-flush side by side with libpmem and the hardware floor: the one command.
 #
-#   bash scripts/bench.sh            full run (a few minutes): rewrites bench/results/ and
-#                                    BENCHMARKS.md
+#   bash scripts/bench.sh            full run (a few minutes): rewrites this CPU's results,
+#                                    bench/results/<vendor>-<family>-<model>/ (from
+#                                    /proc/cpuinfo, e.g. GenuineIntel-6-167), and BENCHMARKS.md,
+#                                    which shows every CPU under bench/results/ side by side
 #   bash scripts/bench.sh --quick    smoke test (seconds): writes target/bench-quick/ only
 #
 # Extra arguments go to the benchmark (e.g. --only persist). Environment:
 #   BENCH_CPU=N        the CPU to pin to (default: the last one; BENCH_CPU=none to not pin)
 #   BENCH_FEATURES=... features of the benchmark crate (ours-copy: our memcpy/memset, issue 4)
-#   BENCH_OUT=DIR      where the CSV and the plots go
+#   BENCH_OUT=DIR      the results root: the CSV and the plots go to DIR/<cpu>/
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -244,6 +244,7 @@ disasm() {
         fail "no riscv64 test binary (run the user step first)"
     fi
     rm -rf "$d"
+    bash scripts/check-store-widths.sh || fail "8-byte stores of aligned copies (scripts/check-store-widths.sh)"
 }
 
 # --- 4. bare metal at EL1 -------------------------------------------------------------------

@@ -253,6 +253,8 @@ fn binary() -> &'static Binary {
                 && let Ok(addr) = u64::from_str_radix(fields[0], 16)
             {
                 let name = line.split_once(fields[4]).map_or("", |(_, n)| n).trim();
+                // Local functions of other codegen units: "... .hidden name".
+                let name = name.strip_prefix(".hidden ").unwrap_or(name);
                 names.insert(name.to_owned(), addr);
             }
         }
@@ -572,6 +574,13 @@ const COPY_PATHS: [(&str, &str); 10] = [
     ("pmem_flush::mem::x86_64::memset_movdir64b", "movdir64b"),
 ];
 
+/// Keeps every copy path in the binary: the free functions with flags reach all of them.
+fn keep_copy_code() {
+    std::hint::black_box(pmem_flush::get_memmove_fn());
+    std::hint::black_box(pmem_flush::memmove_raw as unsafe fn(_, _, _, _) -> _);
+    std::hint::black_box(pmem_flush::memset_raw as unsafe fn(_, _, _, _) -> _);
+}
+
 /// Whether any operand names a register of this width ("ymm", "zmm", "xmm").
 fn uses_registers(f: &Function, class: &str) -> bool {
     f.instructions.iter().any(|(_, ops)| ops.contains(class))
@@ -580,8 +589,7 @@ fn uses_registers(f: &Function, class: &str) -> bool {
 #[test]
 fn copy_paths_use_their_stores_and_call_no_libc_copy() {
     needs_objdump!();
-    // Keep the copy code in the binary.
-    std::hint::black_box(pmem_flush::get_memmove_fn());
+    keep_copy_code();
     let mut buf = [0u8; 256];
     pmem_flush::memset_persist(&mut buf, 1);
     for (name, store) in COPY_PATHS {
@@ -590,7 +598,155 @@ fn copy_paths_use_their_stores_and_call_no_libc_copy() {
         // Nothing but the crate's own code (no libc memcpy, no core helper left out of line);
         // only overflow-check panics, which a correct copy never reaches, are allowed.
         for call in f.direct_calls() {
-            assert!(call.contains("panic"), "{name} calls {call}");
+            assert!(
+                call.contains("panic") || call.starts_with("pmem_flush::mem::words::"),
+                "{name} calls {call}"
+            );
+        }
+    }
+}
+
+/// The temporal paths' whole-line vector stores (x86-64 builds with SSE), by symbol, with the
+/// width their stores name.
+const TEMPORAL_PATHS: [(&str, &str); 2] = [
+    (
+        "pmem_flush::mem::x86_64::memmove_temporal_sse2",
+        "XMMWORD PTR",
+    ),
+    (
+        "pmem_flush::mem::x86_64::memset_temporal_sse2",
+        "XMMWORD PTR",
+    ),
+];
+
+/// The aligned word loops (src/mem/words.rs): every ordinary store of an 8-byte-aligned copy
+/// of a multiple of 8 bytes on the general-purpose paths.
+const WORD_LOOPS: [&str; 3] = [
+    "pmem_flush::mem::words::copy_forward",
+    "pmem_flush::mem::words::copy_backward",
+    "pmem_flush::mem::words::fill",
+];
+
+/// The function named `name`, or a copy of it with a suffix the compiler added
+/// (`name.llvm.123`).
+fn function_like(name: &str) -> (&'static str, &'static Function) {
+    let bin = binary();
+    let mut found: Vec<&String> = bin
+        .names
+        .keys()
+        .filter(|n| *n == name || n.starts_with(&format!("{name}.")))
+        .collect();
+    found.sort();
+    let n = found
+        .first()
+        .unwrap_or_else(|| panic!("no symbol {name} (or {name}.*)"));
+    (n.as_str(), function(n))
+}
+
+/// Whether an instruction (Intel syntax) stores fewer than 8 bytes: a memory destination of 1,
+/// 2 or 4 bytes, for any instruction that writes its first operand (reads such as `cmp` and
+/// `test`, the cache-line instructions and padding `nop`s do not store).
+fn narrow_store(m: &str, ops: &str) -> bool {
+    let reads_only = matches!(m, "cmp" | "test" | "bt" | "clwb" | "clflush" | "clflushopt")
+        || m.starts_with("prefetch")
+        || m.contains("nop");
+    !reads_only
+        && ["BYTE PTR", "WORD PTR", "DWORD PTR"]
+            .iter()
+            .any(|w| ops.starts_with(w))
+}
+
+/// Whether an instruction stores 8 bytes or more to memory.
+fn wide_store(m: &str, ops: &str) -> bool {
+    m.starts_with("mov")
+        || m.starts_with("vmov")
+            && ["QWORD PTR", "XMMWORD PTR", "YMMWORD PTR", "ZMMWORD PTR"]
+                .iter()
+                .any(|w| ops.starts_with(w))
+}
+
+#[test]
+fn aligned_word_loops_store_8_bytes_or_more_and_the_copies_call_them() {
+    needs_objdump!();
+    keep_copy_code();
+    let mut buf = [0u8; 256];
+    pmem_flush::memset_persist(&mut buf, 1);
+    for name in WORD_LOOPS {
+        let (symbol, f) = function_like(name);
+        let narrow: Vec<&(String, String)> = f
+            .instructions
+            .iter()
+            .filter(|(m, ops)| narrow_store(m, ops))
+            .collect();
+        assert!(
+            narrow.is_empty(),
+            "{symbol} stores fewer than 8 bytes: {narrow:?}"
+        );
+        assert!(
+            f.instructions
+                .iter()
+                .any(|(m, ops)| wide_store(m, ops) && ops.starts_with("QWORD PTR [")),
+            "{symbol} makes no 8-byte store: {:?}",
+            f.instructions
+        );
+        // No memset / memcpy, no helper: the loop itself.
+        assert!(
+            f.direct_calls().is_empty(),
+            "{symbol} calls {:?}",
+            f.direct_calls()
+        );
+        for width in ["xmm", "ymm", "zmm"] {
+            assert!(
+                !uses_registers(f, width),
+                "{symbol} uses {width}: {:?}",
+                f.instructions
+            );
+        }
+    }
+    // The copy paths reach them: their partial lines go through the word loops.
+    for path in [
+        "pmem_flush::mem::x86_64::memmove_movnti",
+        "pmem_flush::mem::x86_64::memset_movnti",
+        "pmem_flush::mem::x86_64::memmove_temporal_sse2",
+        "pmem_flush::mem::x86_64::memset_temporal_sse2",
+    ] {
+        let calls = function(path).direct_calls();
+        assert!(
+            calls
+                .iter()
+                .any(|c| c.starts_with("pmem_flush::mem::words::")),
+            "{path} calls no word loop: {calls:?}"
+        );
+    }
+}
+
+/// The temporal paths of builds with SSE store whole lines with their vector set's ordinary
+/// (not non-temporal) stores and write them back with the selected instruction.
+#[test]
+fn temporal_vector_paths_use_their_stores_and_write_back() {
+    needs_objdump!();
+    keep_copy_code();
+    for (name, width) in TEMPORAL_PATHS {
+        let f = function(name);
+        assert!(
+            f.instructions
+                .iter()
+                .any(|(m, ops)| m.contains("mov") && ops.starts_with(width)),
+            "{name} stores no {width}: {:?}",
+            f.mnemonics()
+        );
+        assert!(
+            !f.has("movntdq") && !f.has("vmovntdq") && !f.has("movnti"),
+            "{name}"
+        );
+        for insn in ["clwb", "clflushopt", "clflush"] {
+            assert!(f.has(insn), "{name} lacks {insn}: {:?}", f.mnemonics());
+        }
+        for call in f.direct_calls() {
+            assert!(
+                call.contains("panic") || call.starts_with("pmem_flush::mem::words::"),
+                "{name} calls {call}"
+            );
         }
     }
 }
@@ -598,9 +754,10 @@ fn copy_paths_use_their_stores_and_call_no_libc_copy() {
 #[test]
 fn avx_code_ends_in_vzeroupper() {
     needs_objdump!();
-    std::hint::black_box(pmem_flush::get_memmove_fn());
+    keep_copy_code();
     for name in COPY_PATHS
         .iter()
+        .chain(TEMPORAL_PATHS.iter())
         .map(|(n, _)| *n)
         .filter(|n| n.contains("avx"))
     {
@@ -623,24 +780,34 @@ fn avx_code_ends_in_vzeroupper() {
     }
 }
 
+/// The MOVNTI and MOVDIR64B paths keep to general-purpose registers in every build, this one
+/// (with SSE) included: no xmm, ymm or zmm register in them or in the word loops they call.
 #[test]
-fn movdir64b_and_movnti_paths_touch_no_avx_registers() {
+fn movdir64b_and_movnti_paths_touch_no_vector_registers() {
     needs_objdump!();
-    std::hint::black_box(pmem_flush::get_memmove_fn());
+    keep_copy_code();
     for name in COPY_PATHS
         .iter()
         .map(|(n, _)| *n)
         .filter(|n| n.contains("movdir64b") || n.contains("movnti"))
     {
         let f = function(name);
-        for width in ["ymm", "zmm"] {
-            assert!(
-                !uses_registers(f, width),
-                "{name} uses {width}: {:?}",
-                f.instructions
-            );
+        let mut checked = vec![(name.to_owned(), f)];
+        for call in f.direct_calls() {
+            if call.starts_with("pmem_flush::") {
+                checked.push((call.clone(), function(&call)));
+            }
         }
-        assert!(!f.has("vzeroupper"), "{name}");
+        for (n, g) in checked {
+            for width in ["xmm", "ymm", "zmm"] {
+                assert!(
+                    !uses_registers(g, width),
+                    "{n} (from {name}) uses {width}: {:?}",
+                    g.instructions
+                );
+            }
+            assert!(!g.has("vzeroupper"), "{n}");
+        }
     }
 }
 

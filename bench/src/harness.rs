@@ -3,7 +3,7 @@
 //!
 //! One sample = prepare the buffers (untimed, the same for every contender), read the TSC, run
 //! one batch of calls, (for cases that time completion) MFENCE, read the TSC. A round takes one
-//! sample of every contender, in an order rotated each round; a case runs rounds until its time
+//! sample of every contender, in an order drawn anew each round ([`round_order`]); a case runs rounds until its time
 //! budget is spent. Medians are over rounds; ratios are medians of the per-round ratios (a
 //! contender and its baseline measured in the same round, so load that drifts between rounds
 //! cancels).
@@ -470,8 +470,9 @@ pub fn run_case<E>(
     // Round 0 warms up (faults, caches, lazy binding, our first-use detection) and checks the
     // results; it is not kept.
     loop {
-        for k in 0..n {
-            let c = &case.contenders[(round + k) % n];
+        let order = round_order(round, n);
+        for &i in &order {
+            let c = &case.contenders[i];
             value = value.wrapping_add(1) | 1;
             let b = batch(value);
             prepare(case.prep, &b, value);
@@ -487,7 +488,7 @@ pub fn run_case<E>(
                 verify(case.check, &b, value, c.id);
             } else {
                 let ticks = (t1 - t0).saturating_sub(empty);
-                samples[(round + k) % n].push(ticks as f64 / timer.ghz / case.count as f64);
+                samples[i].push(ticks as f64 / timer.ghz / case.count as f64);
             }
         }
         round += 1;
@@ -498,6 +499,28 @@ pub fn run_case<E>(
         }
     }
     summarize(case, &samples)
+}
+
+/// The order the `n` contenders take their turns in round `round`: a permutation drawn from a
+/// fixed-seed generator, so that over the rounds every contender runs at every position and
+/// right after every other contender about equally often.
+///
+/// Not a rotation: with a rotation each contender always follows the same one, and what that
+/// one leaves behind (lines it wrote back still draining to memory, say) is then charged to
+/// it alone, in every round (bench/NOTES.md, "The default-flags memcpy").
+pub fn round_order(round: usize, n: usize) -> Vec<usize> {
+    let mut x = (round as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut order: Vec<usize> = (0..n).collect();
+    for i in (1..n).rev() {
+        order.swap(i, (next() % (i as u64 + 1)) as usize);
+    }
+    order
 }
 
 fn summarize<E>(case: &Case<E>, samples: &[Vec<f64>]) -> Vec<Summary> {
@@ -546,4 +569,45 @@ fn summarize<E>(case: &Case<E>, samples: &[Vec<f64>]) -> Vec<Summary> {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::round_order;
+
+    #[test]
+    fn round_orders_are_permutations_that_vary_the_predecessor() {
+        let n = 4;
+        let rounds = 4000;
+        // follows[a][b]: rounds in which `a` ran right after `b`.
+        let mut follows = [[0usize; 4]; 4];
+        let mut position = [[0usize; 4]; 4];
+        for r in 0..rounds {
+            let o = round_order(r, n);
+            let mut sorted = o.clone();
+            sorted.sort_unstable();
+            assert_eq!(sorted, [0, 1, 2, 3], "round {r}: {o:?}");
+            for (p, &c) in o.iter().enumerate() {
+                position[c][p] += 1;
+            }
+            for w in o.windows(2) {
+                follows[w[1]][w[0]] += 1;
+            }
+        }
+        // Each position: rounds / n; each ordered pair: rounds * (n - 1) / (n * (n - 1)).
+        let pair = rounds / n;
+        for a in 0..n {
+            for p in 0..n {
+                let got = position[a][p] as f64 / (rounds / n) as f64;
+                assert!(
+                    (0.85..1.15).contains(&got),
+                    "position {a} {p}: {position:?}"
+                );
+            }
+            for b in (0..n).filter(|b| *b != a) {
+                let got = follows[a][b] as f64 / pair as f64;
+                assert!((0.85..1.15).contains(&got), "{a} after {b}: {follows:?}");
+            }
+        }
+    }
 }

@@ -6,8 +6,10 @@
 //! ```
 //!
 //! `run` measures every case (groups: persist, flush, overhead, memcpy, memset), writes
-//! `DIR/results.csv`, then does what `report` does: writes the plots `DIR/*.svg` and the
-//! Markdown report from the CSV alone, so a report can be regenerated from committed data.
+//! `DIR/<cpu>/results.csv` (`<cpu>` = vendor-family-model from /proc/cpuinfo, e.g.
+//! `GenuineIntel-6-167`), then does what `report` does: writes each CPU's plots
+//! `DIR/<cpu>/*.svg` and one Markdown report for every CPU under `DIR` from the CSVs alone, so
+//! a report can be regenerated from committed data.
 //! `scripts/bench.sh` is the one command that installs what is needed and runs both.
 
 #[cfg(not(target_arch = "x86_64"))]
@@ -91,15 +93,34 @@ fn main() {
     if args.command == "run" {
         run(&args);
     }
-    let csv = args.out.join("results.csv");
-    let text =
-        std::fs::read_to_string(&csv).unwrap_or_else(|e| panic!("reading {}: {e}", csv.display()));
-    report::generate(&text, &args.out, &markdown).expect("writing the report");
+    report::generate_all(&args.out, &markdown).expect("writing the report");
     println!(
-        "wrote {} and the plots in {}",
+        "wrote {} from the results of {} CPU(s) under {}",
         markdown.display(),
+        report::cpu_dirs(&args.out).len(),
         args.out.display()
     );
+}
+
+/// The directory name of this CPU's results: `vendor-family-model` from /proc/cpuinfo
+/// (`GenuineIntel-6-167`, `AuthenticAMD-25-17`).
+fn cpu_id() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let field = |name: &str| {
+        cpuinfo
+            .lines()
+            .filter_map(|l| l.split_once(':'))
+            .find(|(k, _)| k.trim() == name)
+            .map_or("unknown".to_owned(), |(_, v)| {
+                v.trim().replace(['/', ' '], "_")
+            })
+    };
+    format!(
+        "{}-{}-{}",
+        field("vendor_id"),
+        field("cpu family"),
+        field("model")
+    )
 }
 
 /// Runs the cases of `--only GROUP` (and `--mode MODE`, `--size N` to narrow them) untimed,
@@ -164,7 +185,11 @@ fn run(args: &Args) {
         println!("{k}: {v}");
     }
 
-    let cases = contenders::cases(&args.only);
+    let cases: Vec<_> = contenders::cases(&args.only)
+        .into_iter()
+        .filter(|c| args.mode.as_deref().is_none_or(|m| c.mode == m))
+        .filter(|c| args.size.is_none_or(|s| c.size == s))
+        .collect();
     let biggest = cases
         .iter()
         .map(|c| (c.count.max(1) - 1) * c.stride + c.size)
@@ -198,8 +223,9 @@ fn run(args: &Args) {
         "duration".into(),
         format!("{:.0} s", started.elapsed().as_secs_f64()),
     ));
-    std::fs::create_dir_all(&args.out).expect("creating the output directory");
-    let path = args.out.join("results.csv");
+    let dir = args.out.join(cpu_id());
+    std::fs::create_dir_all(&dir).expect("creating the output directory");
+    let path = dir.join("results.csv");
     std::fs::write(&path, to_csv(&meta, &all)).expect("writing results.csv");
     println!("wrote {}", path.display());
 }
@@ -355,41 +381,33 @@ fn utc_now() -> String {
     )
 }
 
-/// The results as CSV, with the metadata as `# key: value` lines first.
+/// The results as CSV records, with the metadata as `# key: value` lines first.
 fn to_csv(meta: &[(String, String)], rows: &[Summary]) -> String {
-    let mut out = String::new();
-    for (k, v) in meta {
-        let _ = writeln!(out, "# {k}: {v}");
-    }
-    out.push_str(report::CSV_HEADER);
-    out.push('\n');
-    for r in rows {
-        assert!(!r.label.contains(','), "labels must not contain commas");
-        let _ = writeln!(
-            out,
-            "{},{},{},{},{},{},{},{},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4}",
-            r.group,
-            r.mode,
-            r.size,
-            r.count,
-            r.rounds,
-            r.id,
-            r.kind,
-            r.label,
-            r.median,
-            r.q1,
-            r.q3,
-            r.min,
-            r.vs_libpmem.median,
-            r.vs_libpmem.q1,
-            r.vs_libpmem.q3,
-            r.vs_floor.median,
-            r.vs_floor.q1,
-            r.vs_floor.q3,
-            r.vs_concrete.median,
-            r.vs_concrete.q1,
-            r.vs_concrete.q3,
-        );
-    }
-    out
+    let records: Vec<report::Record> = rows
+        .iter()
+        .map(|r| report::Record {
+            group: r.group.clone(),
+            mode: r.mode.clone(),
+            size: r.size,
+            count: r.count,
+            rounds: r.rounds,
+            contender: r.id.clone(),
+            kind: r.kind.clone(),
+            label: r.label.clone(),
+            median_ns: r.median,
+            q1_ns: r.q1,
+            q3_ns: r.q3,
+            min_ns: r.min,
+            vs_libpmem: r.vs_libpmem.median,
+            vs_libpmem_q1: r.vs_libpmem.q1,
+            vs_libpmem_q3: r.vs_libpmem.q3,
+            vs_floor: r.vs_floor.median,
+            vs_floor_q1: r.vs_floor.q1,
+            vs_floor_q3: r.vs_floor.q3,
+            vs_concrete: r.vs_concrete.median,
+            vs_concrete_q1: r.vs_concrete.q1,
+            vs_concrete_q3: r.vs_concrete.q3,
+        })
+        .collect();
+    report::to_csv(meta, &records)
 }

@@ -121,6 +121,11 @@ pub(crate) unsafe fn write_back_range(kind: WriteBack, addr: *const u8, len: usi
             })
         };
     }
+    // Nothing to write back: decided before the dispatch on `kind`, so that an empty persist
+    // costs one compare on top of its fence.
+    if len == 0 {
+        return;
+    }
     match kind {
         #[cfg(target_arch = "x86_64")]
         WriteBack::Clwb => walk!(x86_64::clwb),

@@ -15,6 +15,7 @@
 
 mod small;
 mod temporal;
+mod words;
 #[cfg(target_arch = "x86_64")]
 mod x86_64;
 
@@ -28,6 +29,7 @@ use crate::cell::GLOBAL;
 use crate::persist::Flusher;
 use crate::selection::{Granularity, WriteBack};
 use crate::traits::{Drain, Flush, Persist};
+use temporal::Vectors;
 
 bitflags! {
     /// libpmem's `PMEM_F_MEM_*` flags, with its bit values.
@@ -299,7 +301,16 @@ pub(crate) fn check_within(
 #[inline]
 unsafe fn store_only_memmove(dst: *mut u8, src: *const u8, len: usize) {
     // SAFETY: the caller's contract; `WriteBack::None` executes no instruction.
-    unsafe { temporal::memmove(dst, src, len, WriteBack::None, 6) }
+    unsafe {
+        temporal::memmove(
+            dst,
+            src,
+            len,
+            WriteBack::None,
+            6,
+            Vectors::allowed_by(NonTemporal::None),
+        )
+    }
 }
 
 /// Ordinary stores only: the bytes of a fill, no write-back.
@@ -310,7 +321,16 @@ unsafe fn store_only_memmove(dst: *mut u8, src: *const u8, len: usize) {
 #[inline]
 unsafe fn store_only_memset(dst: *mut u8, pattern: u64, len: usize) {
     // SAFETY: the caller's contract; `WriteBack::None` executes no instruction.
-    unsafe { temporal::memset(dst, pattern, len, WriteBack::None, 6) }
+    unsafe {
+        temporal::memset(
+            dst,
+            pattern,
+            len,
+            WriteBack::None,
+            6,
+            Vectors::allowed_by(NonTemporal::None),
+        )
+    }
 }
 
 /// [`Persist::memmove_raw`] for any flush and drain: ordinary stores, one `flush_raw` of the
@@ -411,7 +431,14 @@ pub(crate) unsafe fn memmove_selected(
                     small::move_block(dst, src, len);
                     arch::write_back_range(wb, dst, len, shift);
                 }
-                _ => temporal::memmove(dst, src, len, wb, shift),
+                _ => temporal::memmove(
+                    dst,
+                    src,
+                    len,
+                    wb,
+                    shift,
+                    Vectors::allowed_by(f.non_temporal()),
+                ),
             }
         }
     }
@@ -446,7 +473,14 @@ pub(crate) unsafe fn memset_selected(
                     small::set_block(dst, pattern, len);
                     arch::write_back_range(wb, dst, len, shift);
                 }
-                _ => temporal::memset(dst, pattern, len, wb, shift),
+                _ => temporal::memset(
+                    dst,
+                    pattern,
+                    len,
+                    wb,
+                    shift,
+                    Vectors::allowed_by(f.non_temporal()),
+                ),
             }
         }
     }
@@ -494,7 +528,7 @@ unsafe fn non_temporal_memmove(
             #[cfg(target_arch = "x86_64")]
             NonTemporal::Movdir64b => x86_64::memmove_movdir64b(dst, src, len, write_back, shift),
             // Never selected where it does not exist; ordinary stores are always correct.
-            _ => temporal::memmove(dst, src, len, write_back, shift),
+            _ => temporal::memmove(dst, src, len, write_back, shift, Vectors::allowed_by(nt)),
         }
     }
 }
@@ -528,7 +562,14 @@ unsafe fn non_temporal_memset(
             NonTemporal::Movdir64b => {
                 x86_64::memset_movdir64b(dst, pattern, len, write_back, shift)
             }
-            _ => temporal::memset(dst, pattern, len, write_back, shift),
+            _ => temporal::memset(
+                dst,
+                pattern,
+                len,
+                write_back,
+                shift,
+                Vectors::allowed_by(nt),
+            ),
         }
     }
 }

@@ -1,20 +1,64 @@
-//! Ordinary (temporal) stores for blocks shorter than a line and for whole 64-byte chunks.
+//! Ordinary (temporal) stores for blocks shorter than a line.
 //!
-//! Every store here is 8 bytes wide whenever the block's address and length are multiples of 8:
-//! blocks use pairs of overlapping stores of the widest size that fits (the technique libc
-//! memcpys use for short copies), so a block of 8k bytes at an 8-aligned address is only ever
-//! stored with 8-byte stores at 8-aligned addresses. Every block loads all its source bytes before
-//! it stores any, so overlapping source and destination are fine. Nothing outside the block is
-//! read or written.
+//! A block whose address and length are multiples of 8 goes to the aligned word loops
+//! ([`super::words`]): aligned 8-byte stores on every target. Any other block uses pairs of
+//! overlapping stores of the widest size that fits (the technique libc memcpys use for short
+//! copies); it loads all its source bytes before it stores any, so overlapping source and
+//! destination are fine. Nothing outside the block is read or written.
+//!
+//! On x86-64 those overlapping stores are single `mov`s written in `asm!`, so the compiler
+//! cannot merge them into vector stores: the MOVNTI and MOVDIR64B paths, which store their
+//! partial lines here, stay in general-purpose registers even in builds with SSE.
 
-/// A store of `T` at an unaligned address. In unit tests, stores narrower than 8 bytes are
-/// counted, which is how the 8-byte promise is checked.
+use super::words;
+
+/// One store of a general-purpose value at any address.
+trait Store: Copy {
+    /// Stores `self` at `p`.
+    ///
+    /// # Safety
+    ///
+    /// `p` is writable for `size_of::<Self>()` bytes.
+    unsafe fn store(self, p: *mut u8);
+}
+
+/// Implements [`Store`] with one `mov` of the given width (x86-64: never merged into vector
+/// stores) or with `write_unaligned` elsewhere (split into narrower stores where the target
+/// lacks unaligned access: these blocks are outside the 8-byte promise).
+macro_rules! store {
+    ($t:ty, $asm:literal, $class:ident) => {
+        impl Store for $t {
+            #[inline(always)]
+            unsafe fn store(self, p: *mut u8) {
+                #[cfg(test)]
+                count::store(core::mem::size_of::<$t>());
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: the caller guarantees the bytes are writable. A store: neither
+                // `nomem` nor `readonly`; `mov` leaves the flags alone.
+                unsafe {
+                    core::arch::asm!($asm, p = in(reg) p, v = in($class) self,
+                        options(nostack, preserves_flags))
+                }
+                #[cfg(not(target_arch = "x86_64"))]
+                // SAFETY: the caller guarantees the bytes are writable.
+                unsafe {
+                    p.cast::<$t>().write_unaligned(self)
+                }
+            }
+        }
+    };
+}
+
+store!(u8, "mov byte ptr [{p}], {v}", reg_byte);
+store!(u16, "mov word ptr [{p}], {v:x}", reg);
+store!(u32, "mov dword ptr [{p}], {v:e}", reg);
+store!(u64, "mov qword ptr [{p}], {v}", reg);
+
+/// A store of `T` at an unaligned address.
 #[inline(always)]
-unsafe fn store<T: Copy>(p: *mut u8, v: T) {
-    #[cfg(test)]
-    narrow::count(core::mem::size_of::<T>());
-    // SAFETY: the caller guarantees `p` is writable for `size_of::<T>()` bytes.
-    unsafe { p.cast::<T>().write_unaligned(v) }
+unsafe fn store<T: Store>(p: *mut u8, v: T) {
+    // SAFETY: the caller's contract.
+    unsafe { v.store(p) }
 }
 
 /// A load of `T` from an unaligned address.
@@ -24,6 +68,12 @@ unsafe fn load<T: Copy>(p: *const u8) -> T {
     unsafe { p.cast::<T>().read_unaligned() }
 }
 
+/// Whether a block of `n` bytes at `dst` is for the aligned word loops.
+#[inline(always)]
+fn in_words(dst: *mut u8, n: usize) -> bool {
+    n != 0 && (dst.addr() | n) & 7 == 0
+}
+
 /// Copies `n <= 64` bytes from `src` to `dst`, which may overlap.
 ///
 /// # Safety
@@ -31,6 +81,10 @@ unsafe fn load<T: Copy>(p: *const u8) -> T {
 /// `src` is readable and `dst` writable for `n` bytes; `n <= 64`.
 #[inline(always)]
 pub(crate) unsafe fn move_block(dst: *mut u8, src: *const u8, n: usize) {
+    if in_words(dst, n) {
+        // SAFETY: the caller's contract; `dst` and `n` are multiples of 8.
+        return unsafe { words::copy(dst, src, n) };
+    }
     // SAFETY: each offset plus its width is at most `n`, and the caller
     // guarantees `n` readable bytes at `src` and `n` writable bytes at `dst`.
     unsafe {
@@ -76,6 +130,10 @@ pub(crate) unsafe fn move_block(dst: *mut u8, src: *const u8, n: usize) {
 /// `dst` is writable for `n` bytes; `n <= 64`.
 #[inline(always)]
 pub(crate) unsafe fn set_block(dst: *mut u8, pattern: u64, n: usize) {
+    if in_words(dst, n) {
+        // SAFETY: the caller's contract; `dst` and `n` are multiples of 8.
+        return unsafe { words::fill(dst, pattern, n) };
+    }
     // SAFETY: each offset plus its width is at most `n`.
     unsafe {
         match n {
@@ -107,55 +165,50 @@ pub(crate) unsafe fn set_block(dst: *mut u8, pattern: u64, n: usize) {
     }
 }
 
-/// Copies one 64-byte chunk: eight 8-byte loads, then eight 8-byte stores (the compiler may
-/// merge them into wider vector moves where the build allows).
-///
-/// # Safety
-///
-/// `src` is readable and `dst` writable for 64 bytes.
-#[inline(always)]
-pub(crate) unsafe fn move_chunk(dst: *mut u8, src: *const u8) {
-    // SAFETY: offsets 0..=56 plus 8 bytes stay within the 64 bytes the caller guarantees.
-    unsafe {
-        let w: [u64; 8] = core::array::from_fn(|i| load::<u64>(src.add(8 * i)));
-        for (i, v) in w.into_iter().enumerate() {
-            store(dst.add(8 * i), v);
-        }
-    }
-}
-
-/// Sets one 64-byte chunk with eight 8-byte stores.
-///
-/// # Safety
-///
-/// `dst` is writable for 64 bytes.
-#[inline(always)]
-pub(crate) unsafe fn set_chunk(dst: *mut u8, pattern: u64) {
-    for i in 0..8 {
-        // SAFETY: offsets 0..=56 plus 8 bytes stay within the 64 bytes the caller guarantees.
-        unsafe { store(dst.add(8 * i), pattern) };
-    }
-}
-
-/// Unit-test counter of stores narrower than 8 bytes on this thread.
+/// Unit-test counters, per thread: stores made by the overlapping stores above (by width), and
+/// bytes stored by the aligned word loops.
 #[cfg(test)]
-pub(crate) mod narrow {
+pub(crate) mod count {
     use std::cell::Cell;
 
     std::thread_local! {
         static NARROW: Cell<usize> = const { Cell::new(0) };
+        static OVERLAPPING: Cell<usize> = const { Cell::new(0) };
+        static WORD_BYTES: Cell<usize> = const { Cell::new(0) };
     }
 
-    pub(super) fn count(width: usize) {
+    pub(super) fn store(width: usize) {
+        OVERLAPPING.with(|n| n.set(n.get() + 1));
         if width < 8 {
             NARROW.with(|n| n.set(n.get() + 1));
         }
     }
 
-    /// Runs `f` and returns how many stores narrower than 8 bytes it made.
-    pub(crate) fn during(f: impl FnOnce()) -> usize {
-        NARROW.with(|n| n.set(0));
+    pub(in crate::mem) fn words(len: usize) {
+        WORD_BYTES.with(|n| n.set(n.get() + len));
+    }
+
+    /// What [`during`] counted.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub(crate) struct Counts {
+        /// Stores narrower than 8 bytes.
+        pub(crate) narrow: usize,
+        /// Stores of the overlapping-store path, any width (none for aligned blocks).
+        pub(crate) overlapping: usize,
+        /// Bytes stored by the aligned word loops.
+        pub(crate) word_bytes: usize,
+    }
+
+    /// Runs `f` and returns what it stored where.
+    pub(crate) fn during(f: impl FnOnce()) -> Counts {
+        for c in [&NARROW, &OVERLAPPING, &WORD_BYTES] {
+            c.with(|n| n.set(0));
+        }
         f();
-        NARROW.with(|n| n.get())
+        Counts {
+            narrow: NARROW.with(|n| n.get()),
+            overlapping: OVERLAPPING.with(|n| n.get()),
+            word_bytes: WORD_BYTES.with(|n| n.get()),
+        }
     }
 }

@@ -9,18 +9,29 @@
 //!
 //! The vector sets are compiled only where the build may use vector registers, each inside a
 //! function with its `#[target_feature]`, so the compiler adds `vzeroupper` on the way out of
-//! AVX code. The MOVDIR64B path uses MOVDIR64B and general-purpose registers only.
+//! AVX code. The MOVNTI and MOVDIR64B paths use general-purpose registers only, in every build
+//! (`tests/disasm.rs` checks that they name no xmm, ymm or zmm register): their partial lines
+//! go through [`super::small`], whose stores cannot be merged into vector stores, and
+//! [`super::words`].
+//!
+//! SSE2 also gives the temporal path its whole-line stores (`memmove_temporal_sse2`,
+//! `memset_temporal_sse2`): ordinary aligned 16-byte stores, 256 bytes at a time, each 256
+//! bytes written back once the next 256 are stored. Why SSE2 and not the widest set, and why
+//! that write-back lag: bench/NOTES.md, "Forced temporal copies".
 
 use core::arch::asm;
 #[cfg(target_feature = "sse2")]
 use core::arch::x86_64::{
-    __m128i, __m256i, __m512i, _mm_loadu_si128, _mm_set1_epi64x, _mm_stream_si128,
+    __m128i, __m256i, __m512i, _mm_loadu_si128, _mm_set1_epi64x, _mm_store_si128, _mm_stream_si128,
     _mm256_loadu_si256, _mm256_set1_epi64x, _mm256_stream_si256, _mm512_loadu_si512,
     _mm512_set1_epi64, _mm512_stream_si512,
 };
 
 use super::small::{move_block, set_block};
 use super::temporal::to_boundary;
+/// Bytes of the vector temporal path stored between write-backs (see `memmove_temporal_with`).
+#[cfg(target_feature = "sse2")]
+const WRITE_BACK_BLOCK: usize = 256;
 use crate::arch::write_back_range;
 use crate::selection::WriteBack;
 
@@ -341,9 +352,19 @@ impl Line for Movdir64b {
 
     #[inline(always)]
     unsafe fn fill(dst: *mut u8, pattern: u64) {
-        let line = [pattern; 8];
-        // SAFETY: `line` is 64 readable bytes; the caller's contract for `dst`.
-        unsafe { movdir64b(dst, line.as_ptr().cast()) }
+        // The source line on the stack, written word by word with volatile stores: a
+        // `[pattern; 8]` would be built with vector stores in builds with SSE, and this path
+        // keeps to general-purpose registers.
+        let mut line = core::mem::MaybeUninit::<[u64; 8]>::uninit();
+        let words = line.as_mut_ptr().cast::<u64>();
+        // SAFETY: the eight words are the local `line`, aligned; once written, `line` is 64
+        // readable bytes; the caller's contract for `dst`.
+        unsafe {
+            for i in 0..8 {
+                words.add(i).write_volatile(pattern);
+            }
+            movdir64b(dst, words.cast())
+        }
     }
 }
 
@@ -537,3 +558,279 @@ entry_points!(
     "avx512f"
 );
 entry_points!(Movdir64b, memmove_movdir64b, memset_movdir64b);
+
+/// One vector set's ordinary (temporal) stores of whole 64-byte lines.
+#[cfg(target_feature = "sse2")]
+trait TemporalLine {
+    /// Lines per [`copy_block`](TemporalLine::copy_block): sixteen registers' worth.
+    const BLOCK: usize;
+
+    /// Loads `BLOCK` lines from `src`, then stores them all to `dst`.
+    ///
+    /// # Safety
+    ///
+    /// The CPU supports the set; `src` readable and `dst` writable for `64 * BLOCK` bytes;
+    /// `dst` 64-byte aligned.
+    unsafe fn copy_block(dst: *mut u8, src: *const u8);
+
+    /// Loads one line from `src`, then stores it to `dst`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`TemporalLine::copy_block`], for 64 bytes.
+    unsafe fn copy(dst: *mut u8, src: *const u8);
+
+    /// Stores the byte repeated in `pattern` to the 64 bytes at `dst`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`TemporalLine::copy`], without `src`.
+    unsafe fn fill(dst: *mut u8, pattern: u64);
+}
+
+/// Defines one vector set's temporal line functions (each with the set's target feature, so
+/// that it inlines into the set's entry points) and implements [`TemporalLine`] with them.
+macro_rules! temporal_lines {
+    (
+        $set:ident, $feature:literal, $vec:ty, $width:literal,
+        $loadu:ident, $store:ident, $splat:ident,
+        $copy_block:ident, $copy:ident, $fill:ident
+    ) => {
+        /// Sixteen vector loads, then sixteen aligned vector stores.
+        ///
+        /// # Safety
+        ///
+        /// As for [`TemporalLine::copy_block`] with this set.
+        #[cfg(target_feature = "sse2")]
+        #[target_feature(enable = $feature)]
+        #[inline]
+        unsafe fn $copy_block(dst: *mut u8, src: *const u8) {
+            // SAFETY: the caller's contract; `dst` 64-byte aligned covers the store's alignment.
+            unsafe {
+                let v: [$vec; 16] = core::array::from_fn(|i| $loadu(src.add($width * i).cast()));
+                for (i, v) in v.into_iter().enumerate() {
+                    $store(dst.add($width * i).cast(), v);
+                }
+            }
+        }
+
+        /// One line: its vector loads, then its aligned vector stores.
+        ///
+        /// # Safety
+        ///
+        /// As for [`TemporalLine::copy`] with this set.
+        #[cfg(target_feature = "sse2")]
+        #[target_feature(enable = $feature)]
+        #[inline]
+        unsafe fn $copy(dst: *mut u8, src: *const u8) {
+            // SAFETY: as in the block copy, for one line.
+            unsafe {
+                let v: [$vec; 64 / $width] =
+                    core::array::from_fn(|i| $loadu(src.add($width * i).cast()));
+                for (i, v) in v.into_iter().enumerate() {
+                    $store(dst.add($width * i).cast(), v);
+                }
+            }
+        }
+
+        /// One line of the pattern, aligned vector stores.
+        ///
+        /// # Safety
+        ///
+        /// As for [`TemporalLine::fill`] with this set.
+        #[cfg(target_feature = "sse2")]
+        #[target_feature(enable = $feature)]
+        #[inline]
+        unsafe fn $fill(dst: *mut u8, pattern: u64) {
+            let v = $splat(pattern as i64);
+            for i in 0..64 / $width {
+                // SAFETY: the caller's contract; 64-byte aligned.
+                unsafe { $store(dst.add($width * i).cast(), v) };
+            }
+        }
+
+        #[cfg(target_feature = "sse2")]
+        impl TemporalLine for $set {
+            const BLOCK: usize = 16 * $width / 64;
+
+            #[inline(always)]
+            unsafe fn copy_block(dst: *mut u8, src: *const u8) {
+                // SAFETY: the caller's contract, the set included.
+                unsafe { $copy_block(dst, src) }
+            }
+
+            #[inline(always)]
+            unsafe fn copy(dst: *mut u8, src: *const u8) {
+                // SAFETY: the caller's contract, the set included.
+                unsafe { $copy(dst, src) }
+            }
+
+            #[inline(always)]
+            unsafe fn fill(dst: *mut u8, pattern: u64) {
+                // SAFETY: the caller's contract, the set included.
+                unsafe { $fill(dst, pattern) }
+            }
+        }
+    };
+}
+
+temporal_lines!(
+    Sse2,
+    "sse2",
+    __m128i,
+    16,
+    _mm_loadu_si128,
+    _mm_store_si128,
+    _mm_set1_epi64x,
+    sse2_t_copy_block,
+    sse2_t_copy,
+    sse2_t_fill
+);
+/// The temporal memmove for vector set `L`: partial lines through [`move_block`], whole lines
+/// with `L`'s stores, 256 bytes at a time, each 256 bytes written back once the next 256 are
+/// stored (a write-back right behind the stores to a line whose read-for-ownership is still in
+/// flight waits for it: written back per line, this path took twice as long on the Intel Xeon
+/// of bench/results/).
+///
+/// # Safety
+///
+/// The CPU supports `L` and `wb`; `src` readable and `dst` writable for `len > 64` bytes.
+#[cfg(target_feature = "sse2")]
+#[inline(always)]
+unsafe fn memmove_temporal_with<L: TemporalLine>(
+    dst: *mut u8,
+    src: *const u8,
+    len: usize,
+    wb: WriteBack,
+    shift: u8,
+) {
+    let head = to_boundary(dst).min(len);
+    let body_end = head + ((len - head) & !63);
+    let block = 64 * L::BLOCK;
+    // SAFETY: every piece stays within `len`; lines start at `dst + head`, 64-byte aligned;
+    // the caller's contract covers the rest. Forward unless `dst` lies inside the source, and
+    // every piece loads all its bytes before storing any, as in `temporal::memmove`.
+    unsafe {
+        if dst.addr().wrapping_sub(src.addr()) >= len {
+            move_block(dst, src, head);
+            // Stored and written back: [0, written_back); stored, not yet: up to `stored`.
+            let (mut off, mut written_back, mut stored) = (head, 0, head);
+            while off < body_end {
+                let end = body_end.min(off + WRITE_BACK_BLOCK);
+                while end - off >= block {
+                    L::copy_block(dst.add(off), src.add(off));
+                    off += block;
+                }
+                while off < end {
+                    L::copy(dst.add(off), src.add(off));
+                    off += 64;
+                }
+                // The block before this one: its stores had a block's time to complete.
+                write_back_range(wb, dst.add(written_back), stored - written_back, shift);
+                (written_back, stored) = (stored, off);
+            }
+            move_block(dst.add(body_end), src.add(body_end), len - body_end);
+            write_back_range(wb, dst.add(written_back), len - written_back, shift);
+        } else {
+            move_block(dst.add(body_end), src.add(body_end), len - body_end);
+            // Stored and written back: [written_back, len); stored, not yet: from `stored`.
+            let (mut off, mut written_back, mut stored) = (body_end, len, body_end);
+            while off > head {
+                let start = head.max(off.saturating_sub(WRITE_BACK_BLOCK));
+                while off - start >= block {
+                    off -= block;
+                    L::copy_block(dst.add(off), src.add(off));
+                }
+                while off > start {
+                    off -= 64;
+                    L::copy(dst.add(off), src.add(off));
+                }
+                write_back_range(wb, dst.add(stored), written_back - stored, shift);
+                (written_back, stored) = (stored, off);
+            }
+            move_block(dst, src, head);
+            write_back_range(wb, dst, written_back, shift);
+        }
+    }
+}
+
+/// The temporal memset for vector set `L`.
+///
+/// # Safety
+///
+/// The CPU supports `L` and `wb`; `dst` writable for `len` bytes.
+#[cfg(target_feature = "sse2")]
+#[inline(always)]
+unsafe fn memset_temporal_with<L: TemporalLine>(
+    dst: *mut u8,
+    pattern: u64,
+    len: usize,
+    wb: WriteBack,
+    shift: u8,
+) {
+    let head = to_boundary(dst).min(len);
+    let body_end = head + ((len - head) & !63);
+    // SAFETY: as in `memmove_temporal_with`.
+    unsafe {
+        set_block(dst, pattern, head);
+        // As in `memmove_temporal_with`: each block written back after the next is stored.
+        let (mut off, mut written_back, mut stored) = (head, 0, head);
+        while off < body_end {
+            let end = body_end.min(off + WRITE_BACK_BLOCK);
+            while off < end {
+                L::fill(dst.add(off), pattern);
+                off += 64;
+            }
+            write_back_range(wb, dst.add(written_back), stored - written_back, shift);
+            (written_back, stored) = (stored, off);
+        }
+        set_block(dst.add(body_end), pattern, len - body_end);
+        write_back_range(wb, dst.add(written_back), len - written_back, shift);
+    }
+}
+
+/// Defines the temporal entry points of one vector set, as `entry_points!` does.
+macro_rules! temporal_entry_points {
+    ($line:ident, $memmove:ident, $memset:ident, $feature:literal) => {
+        /// Temporal memmove with this vector set (whole lines), lines written back with `wb`.
+        ///
+        /// # Safety
+        ///
+        /// The CPU supports the set and `wb`; `src` readable and `dst` writable for `len`
+        /// bytes.
+        #[cfg(target_feature = "sse2")]
+        #[target_feature(enable = $feature)]
+        #[inline(never)]
+        pub(super) unsafe fn $memmove(
+            dst: *mut u8,
+            src: *const u8,
+            len: usize,
+            wb: WriteBack,
+            shift: u8,
+        ) {
+            // SAFETY: the caller's contract.
+            unsafe { memmove_temporal_with::<$line>(dst, src, len, wb, shift) }
+        }
+
+        /// Temporal memset with this vector set (whole lines), lines written back with `wb`.
+        ///
+        /// # Safety
+        ///
+        /// The CPU supports the set and `wb`; `dst` writable for `len` bytes.
+        #[cfg(target_feature = "sse2")]
+        #[target_feature(enable = $feature)]
+        #[inline(never)]
+        pub(super) unsafe fn $memset(
+            dst: *mut u8,
+            pattern: u64,
+            len: usize,
+            wb: WriteBack,
+            shift: u8,
+        ) {
+            // SAFETY: the caller's contract.
+            unsafe { memset_temporal_with::<$line>(dst, pattern, len, wb, shift) }
+        }
+    };
+}
+
+temporal_entry_points!(Sse2, memmove_temporal_sse2, memset_temporal_sse2, "sse2");
