@@ -190,7 +190,9 @@ ensure_chroot() {
 }
 
 # Copies the crate (tracked files and untracked ones git does not ignore, as they are in the
-# working tree) to chroot $1's /build/src; /build/target stays between runs.
+# working tree) to chroot $1's /build/src; /build/target stays between runs. The copies get the
+# current time as their modification time (tar -m): cargo decides freshness by mtime, and
+# another checkout may hold other contents with older times.
 copy_source() {
     local dir=$1
     remove "$dir/build/src"
@@ -198,9 +200,9 @@ copy_source() {
     if git -C "$ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
         (cd "$ROOT" && git ls-files -z --cached --others --exclude-standard |
             while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
-            tar --null -T - -cf -) | tar -C "$dir/build/src" -xf -
+            tar --null -T - -cf -) | tar -C "$dir/build/src" -xmf -
     else
-        tar -C "$ROOT" --exclude='./target*' -cf - . | tar -C "$dir/build/src" -xf -
+        tar -C "$ROOT" --exclude='./target*' -cf - . | tar -C "$dir/build/src" -xmf -
     fi
     # The host's CA bundle and resolver, so that the chroot's cargo reaches crates.io.
     mkdir -p "$dir/etc/ssl/certs"
