@@ -300,7 +300,7 @@ build_one() {
             out=$(cd "$ROOT" && RUSTC_BOOTSTRAP=1 RUSTC="${how#sysroot:}/bin/rustc" RUSTDOC="${how#sysroot:}/bin/rustdoc" \
                 RUSTFLAGS="-D warnings $flags" CARGO_BUILD_JOBS="$JOBS" \
                 timeout 1800 "${how#sysroot:}/bin/cargo" $c --ignore-rust-version --locked \
-                --target-dir "$ROOT/target-msrv/$(basename "$(dirname "${how#sysroot:}")")/$sub" 2>&1) || rc=$?
+                --target-dir "$(dirname "${how#sysroot:}")/target/$sub" 2>&1) || rc=$?
             ;;
         debian-web)
             out=$(cd "$ROOT" && RUSTC_BOOTSTRAP=1 RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc \
