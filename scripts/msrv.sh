@@ -52,7 +52,7 @@ die() {
 }
 
 # --- targets ------------------------------------------------------------------------------------
-# id (MSRV.md's row) | triple | extra RUSTFLAGS | kind: "host" (library, then the test suite in
+# id (MSRV.md's row) | triple | rustc flags for this crate only | kind: "host" (library, then the test suite in
 # the survey; no -Zbuild-std) or "lib" (library with -Zbuild-std=core)
 targets=(
     "x86_64-unknown-linux-gnu|x86_64-unknown-linux-gnu||host"
@@ -276,40 +276,42 @@ RESULT="" NOTE="" LOG=""
 build_one() {
     local how=$1 spec=$2 id triple flags kind
     IFS='|' read -r id triple flags kind <<<"$spec"
-    local sub
-    sub=$(tr -c 'a-z0-9_.\n-' '_' <<<"$id")
-    local cmds=()
+    # Libraries: `cargo rustc` passes the spec's flags (a --cfg) to this crate only, so the
+    # targets' builds of core are shared, and kept in one target directory per triple.
+    local sub=$triple cmds=()
     if [ "$kind" = host ]; then
+        sub=host
         cmds=("build --lib")
         [ "${RUN_TESTS:-0}" = 1 ] && cmds+=("test --no-run" "test --no-fail-fast")
     else
-        cmds=("build --lib --release -Zbuild-std=core --target $triple")
+        cmds=("rustc --lib --release -Zbuild-std=core --target $triple")
     fi
-    local c out="" all="" rc=0
-    LOG=$LOGS/${how%%:*}-$(basename "${how#*:}")-$sub.log
+    local c out="" all="" rc=0 args
+    LOG=$LOGS/${how%%:*}-$(basename "${how#*:}")-$(tr -c 'a-z0-9_.\n-' '_' <<<"$id").log
     for c in "${cmds[@]}"; do
-        # shellcheck disable=SC2086 # $c is words on purpose
+        # shellcheck disable=SC2206 # words on purpose
+        args=($c --ignore-rust-version --locked)
+        # shellcheck disable=SC2206
+        [ -z "$flags" ] || args+=(-- $flags)
         case $how in
         chroot:*)
-            out=$(in_chroot "${how#chroot:}" RUSTC_BOOTSTRAP=1 RUSTFLAGS="-D warnings $flags" \
+            out=$(in_chroot "${how#chroot:}" RUSTC_BOOTSTRAP=1 RUSTFLAGS="-D warnings" \
                 CARGO_BUILD_JOBS="$JOBS" CARGO_TERM_COLOR=never \
                 CARGO_HTTP_CAINFO=/etc/ssl/certs/ca-certificates.crt CARGO_TARGET_DIR="/build/target/$sub" \
-                sh -c 'cd /build/src && exec cargo "$@"' sh $c --ignore-rust-version --locked 2>&1) || rc=$?
+                sh -c 'cd /build/src && exec cargo "$@"' sh "${args[@]}" 2>&1) || rc=$?
             ;;
         sysroot:*)
             out=$(cd "$ROOT" && RUSTC_BOOTSTRAP=1 RUSTC="${how#sysroot:}/bin/rustc" RUSTDOC="${how#sysroot:}/bin/rustdoc" \
-                RUSTFLAGS="-D warnings $flags" CARGO_BUILD_JOBS="$JOBS" \
-                timeout 1800 "${how#sysroot:}/bin/cargo" $c --ignore-rust-version --locked \
-                --target-dir "$(dirname "${how#sysroot:}")/target/$sub" 2>&1) || rc=$?
+                RUSTFLAGS="-D warnings" CARGO_BUILD_JOBS="$JOBS" CARGO_TARGET_DIR="$(dirname "${how#sysroot:}")/target/$sub" \
+                timeout 1800 "${how#sysroot:}/bin/cargo" "${args[@]}" 2>&1) || rc=$?
             ;;
         debian-web)
             out=$(cd "$ROOT" && RUSTC_BOOTSTRAP=1 RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc \
-                RUSTFLAGS="-D warnings $flags" CARGO_BUILD_JOBS="$JOBS" \
-                timeout 1800 /usr/bin/cargo $c --ignore-rust-version --locked \
-                --target-dir "$ROOT/target-msrv/debian-web/$sub" 2>&1) || rc=$?
+                RUSTFLAGS="-D warnings" CARGO_BUILD_JOBS="$JOBS" CARGO_TARGET_DIR="$ROOT/target-msrv/debian-web/$sub" \
+                timeout 1800 /usr/bin/cargo "${args[@]}" 2>&1) || rc=$?
             ;;
         esac
-        all+="\$ cargo $c"$'\n'"$out"$'\n'
+        all+="\$ cargo ${args[*]}"$'\n'"$out"$'\n'
         [ $rc = 0 ] || break
     done
     printf '%s\n' "$all" >"$LOG"
