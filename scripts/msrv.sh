@@ -287,7 +287,12 @@ build_one() {
         cmds=("rustc --lib --release -Zbuild-std=core --target $triple")
     fi
     local c out="" all="" rc=0 args
-    LOG=$LOGS/${how%%:*}-$(basename "${how#*:}")-$(tr -c 'a-z0-9_.\n-' '_' <<<"$id").log
+    case $how in
+    chroot:*) LOG=chroot-$(basename "${how#chroot:}") ;;
+    sysroot:*) LOG=$(basename "$(dirname "${how#sysroot:}")") ;;
+    *) LOG=$how ;;
+    esac
+    LOG=$LOGS/$LOG-$(tr -c 'a-z0-9_.\n-' '_' <<<"$id").log
     for c in "${cmds[@]}"; do
         # shellcheck disable=SC2206 # words on purpose
         args=($c --ignore-rust-version --locked)
