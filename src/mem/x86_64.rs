@@ -380,6 +380,8 @@ impl Line for Movdir64b {
 /// `src` readable and `dst` writable for `n < 64` bytes; `dst` 8-byte aligned; the CPU supports
 /// `wb`; `forward` as the move's direction.
 #[inline(always)]
+// `n % 8 == 0`, not `n.is_multiple_of(8)` (Rust 1.87): the kernel targets build with 1.85.
+#[allow(clippy::manual_is_multiple_of)]
 unsafe fn move_tail(
     dst: *mut u8,
     src: *const u8,
@@ -390,7 +392,7 @@ unsafe fn move_tail(
 ) {
     // SAFETY: the caller's contract; every offset plus 8 is at most `n`.
     unsafe {
-        if n.is_multiple_of(8) {
+        if n % 8 == 0 {
             let word = |i: usize| {
                 movnti(
                     dst.add(8 * i),
@@ -415,10 +417,12 @@ unsafe fn move_tail(
 ///
 /// `dst` writable for `n < 64` bytes and 8-byte aligned; the CPU supports `wb`.
 #[inline(always)]
+// `n % 8 == 0`, not `n.is_multiple_of(8)` (Rust 1.87): the kernel targets build with 1.85.
+#[allow(clippy::manual_is_multiple_of)]
 unsafe fn set_tail(dst: *mut u8, pattern: u64, n: usize, wb: WriteBack, shift: u8) {
     // SAFETY: the caller's contract; every offset plus 8 is at most `n`.
     unsafe {
-        if n.is_multiple_of(8) {
+        if n % 8 == 0 {
             for i in 0..n / 8 {
                 movnti(dst.add(8 * i), pattern);
             }
