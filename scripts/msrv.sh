@@ -143,7 +143,17 @@ in_chroot() {
         set -e
         dir=$1; shift
         mount -t proc proc "$dir/proc"
-        mount --rbind /dev "$dir/dev"
+        # A /dev of its own, never the host'"'"'s: with the host'"'"'s /dev bound in, a package script
+        # that removes and rewrites /dev/null inside the chroot replaced the host'"'"'s /dev/null
+        # with a regular file (seen here; everything reading /dev/null broke afterwards).
+        mount -t tmpfs -o mode=0755,size=64k pmem-flush-dev "$dir/dev"
+        mk() { mknod -m 0666 "$dir/dev/$1" c "$2" "$3"; }
+        mk null 1 3; mk zero 1 5; mk full 1 7; mk random 1 8; mk urandom 1 9; mk tty 5 0
+        ln -s /proc/self/fd "$dir/dev/fd"
+        ln -s /proc/self/fd/0 "$dir/dev/stdin"
+        ln -s /proc/self/fd/1 "$dir/dev/stdout"
+        ln -s /proc/self/fd/2 "$dir/dev/stderr"
+        mkdir -p "$dir/dev/pts" "$dir/dev/shm"
         exec chroot "$dir" /usr/bin/env -i HOME=/root PATH=/usr/sbin:/usr/bin:/sbin:/bin \
             LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"' sh "$dir" "$@"
 }
