@@ -175,8 +175,16 @@ ensure_chroot() {
     remove "$new"
     remove "$dir"
     mkdir -p "$new"
-    # debootstrap mounts /proc and /sys in the target while it runs: in a namespace of its own.
-    timeout 900 unshare --mount --propagation private -- debootstrap --variant=minbase \
+    # debootstrap mounts /proc and /sys in the target while it runs: in a namespace of its own,
+    # which also gets a /dev of its own. A fresh debootstrap here once left the host's /dev/null
+    # replaced by a regular file (cause not pinned down); with a private /dev it cannot.
+    timeout 900 unshare --mount --propagation private -- /bin/sh -c '
+        set -e
+        mount -t tmpfs -o mode=0755,size=64k pmem-flush-dev /dev
+        mk() { mknod -m 0666 "/dev/$1" c "$2" "$3"; }
+        mk null 1 3; mk zero 1 5; mk full 1 7; mk random 1 8; mk urandom 1 9; mk tty 5 0
+        ln -s /proc/self/fd /dev/fd
+        exec debootstrap "$@"' sh --variant=minbase \
         --keyring=/usr/share/keyrings/debian-archive-keyring.gpg "$suite" "$new" "$uri" \
         >"$LOGS/debootstrap-$suite.log" 2>&1 || {
         tail -20 "$LOGS/debootstrap-$suite.log" >&2
@@ -414,6 +422,12 @@ check() {
     fi
 
     step "done"
+    # The host's /dev/null must still be the device (see ensure_chroot): fail loudly if not.
+    if [ ! -c /dev/null ]; then
+        echo "FAILED: /dev/null is no longer a character device after the chroot work; restoring it"
+        rm -f /dev/null && mknod -m 0666 /dev/null c 1 3
+        status=1
+    fi
     if [ $status = 0 ]; then
         echo "msrv: all as MSRV.md records (${SECONDS}s)"
     else
