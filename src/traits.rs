@@ -523,7 +523,7 @@ macro_rules! forward_persist {
 
 forward_persist!(&P, &mut P);
 
-#[cfg(feature = "std")]
+#[cfg(all(feature = "std", not(all(docsrs, target_os = "none"))))]
 mod owning_pointers {
     use super::{Drain, Flush, MemFlags, Persist};
     use std::boxed::Box;

@@ -76,21 +76,33 @@ macro_rules! concrete_flusher {
     };
 }
 
+// Plain `#[cfg]`s (not `cfg_if!`), so that rustdoc badges each module with its architecture.
+#[cfg(target_arch = "aarch64")]
+pub mod aarch64;
+#[cfg(not(any(
+    target_arch = "x86_64",
+    target_arch = "aarch64",
+    target_arch = "powerpc64",
+    target_arch = "riscv64"
+)))]
+mod fallback;
+#[cfg(target_arch = "powerpc64")]
+pub mod powerpc64;
+#[cfg(target_arch = "riscv64")]
+pub mod riscv64;
+#[cfg(target_arch = "x86_64")]
+pub mod x86_64;
+
 cfg_if::cfg_if! {
     if #[cfg(target_arch = "x86_64")] {
-        pub mod x86_64;
         use x86_64 as native;
     } else if #[cfg(target_arch = "aarch64")] {
-        pub mod aarch64;
         use aarch64 as native;
     } else if #[cfg(target_arch = "powerpc64")] {
-        pub mod powerpc64;
         use powerpc64 as native;
     } else if #[cfg(target_arch = "riscv64")] {
-        pub mod riscv64;
         use riscv64 as native;
     } else {
-        mod fallback;
         use fallback as native;
     }
 }
