@@ -325,7 +325,9 @@ class Crate:
                     v = self.item(vid)
                     vk = v["inner"]["variant"]["kind"]
                     if vk == "plain":
-                        out.add(f"{self.attrs(v)}pub {p}::{v['name']}")
+                        d = v["inner"]["variant"].get("discriminant")
+                        value = f" = {d['value']}" if d else ""
+                        out.add(f"{self.attrs(v)}pub {p}::{v['name']}{value}")
                     elif "tuple" in vk:
                         fields = [self.ty(self.item(f)["inner"]["struct_field"])
                                   for f in vk["tuple"] if f is not None]
@@ -450,7 +452,7 @@ class Crate:
                 seen.add(it["id"])
                 if not has_tested_example(it.get("docs") or ""):
                     missing.append(name)
-        return sorted(missing)
+        return sorted(missing), len(seen)
 
 
 def kind_of(item):
@@ -541,16 +543,15 @@ def main(argv):
     if cmd == "examples":
         failed = False
         for c in crates:
-            missing = c.missing_examples()
+            missing, checked = c.missing_examples()
             if missing:
                 failed = True
                 print(f"{c.target}: {len(missing)} public items without a doc example:")
                 for m in missing:
                     print(f"  {m}")
             else:
-                count = len({i['id'] for _, i in c.public_items()})
-                print(f"{c.target}: every public function, method, type and trait has a doc "
-                      f"example ({count} public items)")
+                print(f"{c.target}: all {checked} public functions, methods, types, traits "
+                      f"and type aliases have a doc example")
         return 1 if failed else 0
     new = listing(crates)
     if bless:

@@ -30,6 +30,7 @@ impl Config {
     ///     assert_eq!(flusher.granularity(), Granularity::Byte);
     /// }
     /// ```
+    #[must_use]
     pub fn from_env() -> Config {
         Config::from_vars(|name| std::env::var(name).ok())
     }

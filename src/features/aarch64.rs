@@ -75,6 +75,7 @@ const fn dmin_line(ctr: u64) -> u32 {
 /// assert!(cpu.features.contains(Features::DC_CVAP | Features::DC_CVADP));
 /// assert_eq!(cpu.line_size, 32);
 /// ```
+#[must_use]
 pub const fn decode(regs: &Registers) -> Cpu {
     let mut f = Features::DC_CVAC;
     let dpb = dpb(regs.id_aa64isar1_el1);
@@ -104,6 +105,7 @@ pub const fn decode(regs: &Registers) -> Cpu {
 /// let cpu = decode(&Registers::new(isar1, 4 << 16));
 /// assert_eq!(cpu.features, Features::DC_CVAC | Features::DC_CVAP);
 /// ```
+#[must_use]
 pub const fn isar1_from_linux_hwcaps(hwcap: u64, hwcap2: u64) -> u64 {
     if hwcap2 & 1 != 0 {
         2

@@ -44,6 +44,7 @@ pub const ASSUMED: Cpu = Cpu {
 /// // A POWER7 (no ISA 2.07): no write-back is claimed.
 /// assert!(decode_auxv(Some(0), Some(128)).features.is_empty());
 /// ```
+#[must_use]
 pub const fn decode_auxv(hwcap2: Option<u64>, dcache_block_size: Option<u64>) -> Cpu {
     let mut f = Features::empty();
     let (isa_2_07, isa_3_1) = match hwcap2 {
@@ -86,6 +87,7 @@ pub const fn decode_auxv(hwcap2: Option<u64>, dcache_block_size: Option<u64>) ->
 /// assert!(decode_pvr(0x0080_0200).features.contains(Features::POWER_ISA_3_1)); // POWER10
 /// assert!(decode_pvr(0x003F_0201).features.is_empty()); // POWER7: no write-back
 /// ```
+#[must_use]
 pub const fn decode_pvr(pvr: u32) -> Cpu {
     let version = pvr >> 16;
     let mut f = Features::empty();

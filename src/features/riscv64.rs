@@ -26,6 +26,7 @@ use super::{Cpu, Features};
 /// // or `configure_unchecked`: only the platform can vouch for these facts.
 /// assert!(zicbom(None).features.is_empty());
 /// ```
+#[must_use]
 pub const fn zicbom(cbom_block_size: Option<usize>) -> Cpu {
     match cbom_block_size {
         Some(size) if size > 0 => Cpu {

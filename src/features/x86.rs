@@ -97,6 +97,7 @@ const DEFAULT_LINE: usize = 64;
 /// // The same CPU under an OS that did not enable the AVX state: no AVX.
 /// assert!(!decode(&Registers::new(0xd, leaf1, leaf7, 0b11)).features.contains(Features::AVX));
 /// ```
+#[must_use]
 pub const fn decode(regs: &Registers) -> Cpu {
     let [_, ebx1, ecx1, edx1] = regs.leaf1;
     let mut f = Features::empty();

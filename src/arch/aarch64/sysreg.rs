@@ -24,6 +24,7 @@ use crate::features::aarch64::Registers;
 /// # }
 /// ```
 #[inline]
+#[must_use]
 pub unsafe fn read_id_aa64isar1_el1() -> u64 {
     let v: u64;
     // SAFETY: the caller guarantees the read does not trap. A register read: no memory.
@@ -50,6 +51,7 @@ pub unsafe fn read_id_aa64isar1_el1() -> u64 {
 /// # }
 /// ```
 #[inline]
+#[must_use]
 pub unsafe fn read_ctr_el0() -> u64 {
     let v: u64;
     // SAFETY: the caller guarantees the read does not trap. A register read: no memory.
@@ -74,6 +76,7 @@ pub unsafe fn read_ctr_el0() -> u64 {
 ///
 /// As for [`read_id_aa64isar1_el1`] and [`read_ctr_el0`].
 #[inline]
+#[must_use]
 pub unsafe fn read_registers() -> Registers {
     // SAFETY: the caller's contract.
     unsafe {
