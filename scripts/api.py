@@ -489,7 +489,7 @@ def listing(crates):
               "# --cfg docsrs, for the targets of [package.metadata.docs.rs]:",
               "#   " + ", ".join(targets),
               "# A line that holds on some of them only ends with their list.",
-              "# Regenerate with `bash scripts/public-api.sh --bless`; CI compares."]
+              "# Regenerate with `bash scripts/docs.sh api --bless`; CI compares."]
     return header + out
 
 
@@ -546,7 +546,7 @@ def main(argv):
             missing, checked = c.missing_examples()
             if missing:
                 failed = True
-                print(f"{c.target}: {len(missing)} public items without a doc example:")
+                print(f"{c.target}: {len(missing)} public item(s) without a doc example:")
                 for m in missing:
                     print(f"  {m}")
             else:
@@ -574,7 +574,7 @@ def main(argv):
         else:
             print(f"{c.target}: public API as listed ({len(got)} lines)")
     if failed:
-        print("If the change is meant: bash scripts/public-api.sh --bless, and commit "
+        print("If the change is meant: bash scripts/docs.sh api --bless, and commit "
               "public-api.txt with it.")
     return 1 if failed else 0
 

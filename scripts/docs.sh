@@ -65,14 +65,14 @@ doc() {
     local t=$1 flags=$2
     if [ "$t" = "$host" ]; then
         RUSTC_BOOTSTRAP=1 RUSTDOCFLAGS="--cfg docsrs $flags" \
-            cargo doc -q --no-deps --all-features >&2
+            cargo doc -q --no-deps --all-features >&2 || return 1
         echo target/doc
     else
         local std=core
         case $t in *-linux-*) std=std ;; esac
         RUSTC_BOOTSTRAP=1 RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc \
             RUSTDOCFLAGS="--cfg docsrs $flags" /usr/bin/cargo doc -q --no-deps --all-features \
-            -Zbuild-std=$std --target "$t" --target-dir target-cross/doc >&2
+            -Zbuild-std=$std --target "$t" --target-dir target-cross/doc >&2 || return 1
         echo "target-cross/doc/$t/doc"
     fi
 }
@@ -105,7 +105,12 @@ json=()
 for t in "${targets[@]}"; do
     start=$SECONDS
     if [ "$what" = html ]; then
-        out=$(doc "$t" "-D warnings")/pmem_flush
+        if ! out=$(doc "$t" "-D warnings"); then
+            echo "$t: FAILED: rustdoc (warnings denied)"
+            status=1
+            continue
+        fi
+        out=$out/pmem_flush
         echo "$t: documented, warnings denied ($((SECONDS - start)) s)"
         case $t in
         x86_64-*)
@@ -138,12 +143,17 @@ for t in "${targets[@]}"; do
             ;;
         esac
     else
-        dir=$(doc "$t" "-Zunstable-options --output-format json")
+        if ! dir=$(doc "$t" "-Zunstable-options --output-format json"); then
+            echo "$t: FAILED: rustdoc JSON"
+            status=1
+            continue
+        fi
         echo "$t: rustdoc JSON ($((SECONDS - start)) s)"
         json+=("$dir/pmem_flush.json")
     fi
 done
 
+[ ${#json[@]} -gt 0 ] || exit $status
 case $what in
 examples) python3 scripts/api.py examples "${json[@]}" || status=1 ;;
 api) python3 scripts/api.py listing "${bless[@]}" "${json[@]}" || status=1 ;;
