@@ -117,7 +117,7 @@ impl<H: PageHook + ?Sized> PageHook for &H {
 ///
 /// ```compile_fail
 /// unsafe fn write_through(p: *const u8, len: usize) {
-///     // relies on `p` being writable, which a flush never promises
+///     // SAFETY: none: it relies on `p` being writable, which a flush never promises.
 ///     unsafe { p.cast_mut().write_bytes(0, len) }
 /// }
 /// let pages = pmem_flush::PageFlusher::new(write_through);
