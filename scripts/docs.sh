@@ -48,15 +48,13 @@ EOF
 host=x86_64-unknown-linux-gnu
 [ -n "$host_only" ] && targets=("$host")
 
-if [ "${targets[*]}" != "$host" ] && ! [ -x /usr/bin/rustdoc ] || ! [ -d /usr/lib/rustlib/src ]; then
-    if [ "${targets[*]}" != "$host" ]; then
-        if [ "$(id -u)" = 0 ]; then
-            apt-get update -qq
-            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rustc-web cargo-web rust-web-src >/dev/null
-        else
-            echo "Debian's rustc-web, cargo-web and rust-web-src are needed (or pass --host)" >&2
-            exit 1
-        fi
+if [ "${targets[*]}" != "$host" ] && ! { [ -x /usr/bin/rustdoc ] && [ -d /usr/lib/rustlib/src ]; }; then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rustc-web cargo-web rust-web-src >/dev/null
+    else
+        echo "Debian's rustc-web, cargo-web and rust-web-src are needed (or pass --host)" >&2
+        exit 1
     fi
 fi
 
