@@ -573,6 +573,14 @@ def main(argv):
                 print("  " + d)
         else:
             print(f"{c.target}: public API as listed ({len(got)} lines)")
+    # With every target the file lists, the whole file must be what --bless writes (no stale
+    # lines of a target that is gone, the header included).
+    listed = next((l[1:].strip() for l in old if l.startswith("#   ")), "")
+    if not failed and listed == ", ".join(sorted(c.target for c in crates)) and new != old:
+        failed = True
+        print("public-api.txt is not what --bless writes for these targets:")
+        for d in difflib.unified_diff(old, new, "public-api.txt", "--bless", lineterm="", n=0):
+            print("  " + d)
     if failed:
         print("If the change is meant: bash scripts/docs.sh api --bless, and commit "
               "public-api.txt with it.")
