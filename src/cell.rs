@@ -317,11 +317,11 @@ pub(crate) static GLOBAL: Cell = Cell::new();
 /// The configuration the first use detects with: libpmem's environment variables with the
 /// `std` feature, libpmem's defaults without.
 fn default_config() -> Config {
-    #[cfg(feature = "std")]
+    #[cfg(all(feature = "std", not(all(docsrs, target_os = "none"))))]
     {
         Config::from_env()
     }
-    #[cfg(not(feature = "std"))]
+    #[cfg(not(all(feature = "std", not(all(docsrs, target_os = "none")))))]
     {
         Config::new()
     }

@@ -18,6 +18,18 @@ bitflags! {
     /// A value of this type is a claim about a CPU. Values from [`Cpu::detect`] are true for the
     /// CPU the program runs on; values you build yourself are only data until you hand them to
     /// an `unsafe` constructor such as [`Flusher::new_unchecked`](crate::Flusher::new_unchecked).
+    ///
+    /// ```
+    /// use pmem_flush::{Cpu, Features};
+    /// let cpu = Cpu::detect();
+    /// if cpu.features.contains(Features::CLWB) {
+    ///     println!("CLWB here");
+    /// }
+    /// // Facts from elsewhere, as data: nothing acts on them until an `unsafe` constructor.
+    /// let skylake = Features::CLFLUSH | Features::CLFLUSHOPT | Features::CLWB | Features::AVX512F;
+    /// assert!(skylake.intersects(Features::CLWB | Features::CLFLUSHOPT));
+    /// assert_eq!(skylake - Features::AVX512F, Features::CLFLUSH | Features::CLFLUSHOPT | Features::CLWB);
+    /// ```
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
     pub struct Features: u32 {
         /// x86 `CLFLUSH`: write back and invalidate one line (CPUID.1:EDX\[19\]).

@@ -112,6 +112,7 @@
 
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_cfg))]
+#![cfg_attr(docsrs, doc(auto_cfg(hide(docsrs, target_os = "none"))))]
 #![deny(
     unsafe_op_in_unsafe_fn,
     missing_docs,
@@ -134,7 +135,10 @@
     clippy::incompatible_msrv
 )]
 
-#[cfg(any(test, feature = "std"))]
+// The `std` feature, except in documentation builds for targets without an operating system,
+// where no standard library exists: docs.rs builds every target in its metadata with all
+// features, and the `std` items are documented on the Linux targets.
+#[cfg(any(test, all(feature = "std", not(all(docsrs, target_os = "none")))))]
 extern crate std;
 
 pub mod arch;
@@ -148,7 +152,7 @@ mod mem;
 mod page;
 mod persist;
 mod selection;
-#[cfg(feature = "std")]
+#[cfg(all(feature = "std", not(all(docsrs, target_os = "none"))))]
 mod std_support;
 mod traits;
 
@@ -164,7 +168,7 @@ pub use mem::{
 pub use page::{PageFlusher, PageHook};
 pub use persist::{DrainFn, Drainer, FlushFn, Flusher, NotDurable, PersistFn};
 pub use selection::{Arch, Config, DEFAULT_NT_THRESHOLD, Fence, Granularity, Selection, WriteBack};
-#[cfg(feature = "std")]
+#[cfg(all(feature = "std", not(all(docsrs, target_os = "none"))))]
 pub use std_support::{FeatureMismatch, cross_check};
 pub use traits::{Drain, Flush, InPlace, Persist};
 

@@ -31,6 +31,8 @@ const SYSFS: &str = "/sys";
 /// A regular file is looked up by the device its filesystem lives on; a device node
 /// (`/dev/pmem0`, `/dev/dax0.0`) by the device itself.
 ///
+/// (Compiled, not run: it needs a file on persistent memory.)
+///
 /// ```no_run
 /// use pmem_flush::{Config, Flusher, Granularity};
 /// let file = std::fs::File::open("/mnt/pmem/log")?;
@@ -51,7 +53,7 @@ pub fn granularity_of_file(file: &File) -> io::Result<Option<Granularity>> {
 /// as [`granularity_of_file`] for the file mapped there. `None` for an anonymous mapping or a
 /// file that no persistent-memory region backs; an error when no mapping contains `addr`.
 ///
-/// ```no_run
+/// ```
 /// let data = [0u8; 64];
 /// // A stack address: anonymous memory, never persistent.
 /// assert_eq!(pmem_flush::linux::granularity_of_mapping(data.as_ptr())?, None);

@@ -49,6 +49,27 @@ pub trait PageHook {
     /// What the caller (this crate) guarantees: `len > 0`, and every byte of
     /// `[addr, addr + len)` is readable. Nothing else: in particular the range need not be
     /// page-aligned, and it is not writable through `addr`.
+    ///
+    /// ```
+    /// use pmem_flush::PageHook;
+    ///
+    /// /// `msync` over a memory-mapped file, rounded out to whole pages.
+    /// struct Msync;
+    /// impl PageHook for Msync {
+    ///     type Error = std::io::Error;
+    ///     unsafe fn write_back_pages(&self, addr: *const u8, len: usize) -> Result<(), Self::Error> {
+    ///         let page = 4096; // sysconf(_SC_PAGESIZE) in real code
+    ///         let start = addr as usize & !(page - 1);
+    ///         let len = len + (addr as usize - start);
+    ///         // libc::msync(start as *mut _, len, libc::MS_SYNC) in real code.
+    ///         let _ = (start, len);
+    ///         Ok(())
+    ///     }
+    /// }
+    /// let buf = [0u8; 100];
+    /// // SAFETY: `len > 0` and `buf` is readable: the contract the crate gives every hook.
+    /// unsafe { Msync.write_back_pages(buf.as_ptr(), buf.len()) }.unwrap();
+    /// ```
     unsafe fn write_back_pages(&self, addr: *const u8, len: usize) -> Result<(), Self::Error>;
 }
 
@@ -96,7 +117,7 @@ impl<H: PageHook + ?Sized> PageHook for &H {
 ///
 /// ```compile_fail
 /// unsafe fn write_through(p: *const u8, len: usize) {
-///     // relies on `p` being writable, which a flush never promises
+///     // SAFETY: none: it relies on `p` being writable, which a flush never promises.
 ///     unsafe { p.cast_mut().write_bytes(0, len) }
 /// }
 /// let pages = pmem_flush::PageFlusher::new(write_through);
@@ -149,6 +170,19 @@ impl<H: PageHook> PageFlusher<H> {
     /// # Safety
     ///
     /// As for [`Flush::flush_raw`]: when `len > 0`, every byte of the range is readable.
+    ///
+    /// ```
+    /// # use pmem_flush::{PageFlusher, PageHook};
+    /// # struct Nop;
+    /// # impl PageHook for Nop {
+    /// #     type Error = core::convert::Infallible;
+    /// #     unsafe fn write_back_pages(&self, _: *const u8, _: usize) -> Result<(), Self::Error> { Ok(()) }
+    /// # }
+    /// let pages = PageFlusher::new(Nop);
+    /// let record = [1u8; 100];
+    /// // SAFETY: `record` is readable for its whole length.
+    /// unsafe { pages.try_flush_raw(record.as_ptr(), record.len()) }.unwrap();
+    /// ```
     #[inline]
     pub unsafe fn try_flush_raw(&self, addr: *const u8, len: usize) -> Result<(), H::Error> {
         if len == 0 {

@@ -10,11 +10,36 @@ use crate::traits::{Drain, Flush, Persist};
 
 /// libpmem2's `pmem2_flush_fn`: writes back a range. Call with the contract of
 /// [`Flush::flush_raw`].
+///
+/// ```
+/// use pmem_flush::FlushFn;
+/// // Chosen once, called many times: the instruction and line size are fixed in the function.
+/// let flush: FlushFn = pmem_flush::get_flush_fn();
+/// let record = [3u8; 200];
+/// // SAFETY: `record` is readable for its whole length.
+/// unsafe { flush(record.as_ptr(), record.len()) };
+/// pmem_flush::get_drain_fn()();
+/// ```
 pub type FlushFn = unsafe fn(addr: *const u8, len: usize);
 /// libpmem2's `pmem2_persist_fn`: flush, then drain. Call with the contract of
 /// [`Flush::flush_raw`].
+///
+/// ```
+/// use pmem_flush::PersistFn;
+/// let persist: PersistFn = pmem_flush::flusher().persist_fn();
+/// let record = [3u8; 200];
+/// // SAFETY: `record` is readable for its whole length.
+/// unsafe { persist(record.as_ptr(), record.len()) };
+/// ```
 pub type PersistFn = unsafe fn(addr: *const u8, len: usize);
 /// libpmem2's `pmem2_drain_fn`.
+///
+/// ```
+/// use pmem_flush::DrainFn;
+/// let drain: DrainFn = pmem_flush::get_drain_fn();
+/// pmem_flush::flush(&[0u8; 64]);
+/// drain();
+/// ```
 pub type DrainFn = fn();
 
 /// One selection, ready to use: flush, drain, persist, deep flush and libpmem's persistent
@@ -322,6 +347,15 @@ impl Flusher {
     /// # Safety
     ///
     /// As for [`Flush::flush_raw`].
+    ///
+    /// ```
+    /// use pmem_flush::{Config, Flusher, Granularity};
+    /// // Even where flush does nothing (the CPU caches are persistent), deep flush writes back.
+    /// let eadr = Flusher::new(Config::new().with_granularity(Granularity::Byte)).unwrap();
+    /// let record = [5u8; 128];
+    /// // SAFETY: `record` is readable for its whole length.
+    /// unsafe { eadr.deep_flush_raw(record.as_ptr(), record.len()) };
+    /// ```
     #[inline]
     pub unsafe fn deep_flush_raw(&self, addr: *const u8, len: usize) {
         // SAFETY: the constructor's contract (instruction supported) and the caller's (mapped).

@@ -6,6 +6,15 @@ use crate::features::{Cpu, Features};
 use crate::mem::{MemFlags, NonTemporal, Plan, Stores, choose};
 
 /// An instruction set this crate knows how to flush on.
+///
+/// ```
+/// use pmem_flush::{Arch, Fence, Features};
+/// // The architecture this crate was compiled for, and what it means there.
+/// let host = Arch::HOST;
+/// assert!(matches!(host, Arch::X86_64 | Arch::AArch64 | Arch::PowerPc64 | Arch::RiscV64 | Arch::Other));
+/// assert_eq!(Arch::X86_64.drain_fence(), Fence::Sfence);
+/// assert!(Arch::AArch64.features().contains(Features::DC_CVAP));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Arch {
@@ -38,7 +47,14 @@ impl Arch {
     };
 
     /// The [`Features`] that have a meaning on this architecture.
+    ///
+    /// ```
+    /// use pmem_flush::{Arch, Features};
+    /// assert_eq!(Arch::PowerPc64.features(), Features::DCBF | Features::POWER_ISA_3_1);
+    /// assert!(!Arch::RiscV64.features().contains(Features::CLWB));
+    /// ```
     #[inline]
+    #[must_use]
     pub const fn features(self) -> Features {
         match self {
             Arch::X86_64 => Features::CLFLUSH
@@ -69,7 +85,14 @@ impl Arch {
     }
 
     /// The fence that drains on this architecture.
+    ///
+    /// ```
+    /// use pmem_flush::{Arch, Fence};
+    /// assert_eq!(Arch::AArch64.drain_fence(), Fence::Dsb);
+    /// assert_eq!(Arch::RiscV64.drain_fence().mnemonic(), "fence iorw,iorw");
+    /// ```
     #[inline]
+    #[must_use]
     pub const fn drain_fence(self) -> Fence {
         match self {
             Arch::X86_64 => Fence::Sfence,
@@ -103,6 +126,14 @@ impl Arch {
 }
 
 /// One instruction that writes a cache line back toward memory.
+///
+/// ```
+/// use pmem_flush::{WriteBack, prelude::*};
+/// // What the crate's own selection uses here, printed the way an assembler spells it.
+/// let write_back: WriteBack = pmem_flush::flusher().flush_write_back();
+/// println!("flush uses {write_back}");
+/// assert_eq!(WriteBack::Clwb.to_string(), "clwb");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
 #[non_exhaustive]
@@ -160,7 +191,14 @@ impl WriteBack {
     }
 
     /// The assembler mnemonic.
+    ///
+    /// ```
+    /// use pmem_flush::WriteBack;
+    /// assert_eq!(WriteBack::DcCvap.mnemonic(), "dc cvap");
+    /// assert_eq!(WriteBack::None.mnemonic(), "none");
+    /// ```
     #[inline]
+    #[must_use]
     pub const fn mnemonic(self) -> &'static str {
         match self {
             WriteBack::None => "none",
@@ -176,7 +214,15 @@ impl WriteBack {
     }
 
     /// The feature flag that says a CPU has this instruction.
+    ///
+    /// ```
+    /// use pmem_flush::{Features, WriteBack};
+    /// assert_eq!(WriteBack::Clwb.feature(), Features::CLWB);
+    /// assert_eq!(WriteBack::Dcbstps.feature(), Features::DCBF);
+    /// assert!(WriteBack::None.feature().is_empty());
+    /// ```
     #[inline]
+    #[must_use]
     pub const fn feature(self) -> Features {
         match self {
             WriteBack::None => Features::empty(),
@@ -216,6 +262,13 @@ impl fmt::Display for WriteBack {
 
 /// One instruction that drains: orders earlier write-backs and non-temporal stores before
 /// later stores.
+///
+/// ```
+/// use pmem_flush::{Fence, Arch};
+/// let fence: Fence = pmem_flush::selection().drain_fence();
+/// assert_eq!(fence, Arch::HOST.drain_fence()); // the same on every CPU of an architecture
+/// println!("drain executes {fence}");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
 #[non_exhaustive]
@@ -236,7 +289,14 @@ pub enum Fence {
 
 impl Fence {
     /// The assembler mnemonic (or a description for [`Fence::SeqCst`]).
+    ///
+    /// ```
+    /// use pmem_flush::Fence;
+    /// assert_eq!(Fence::Sfence.mnemonic(), "sfence");
+    /// assert_eq!(Fence::Phwsync.to_string(), "phwsync"); // Display is the mnemonic
+    /// ```
     #[inline]
+    #[must_use]
     pub const fn mnemonic(self) -> &'static str {
         match self {
             Fence::Sfence => "sfence",
@@ -256,6 +316,15 @@ impl fmt::Display for Fence {
 
 /// How far a store must be pushed before it is persistent: libpmem2's granularity, minus the
 /// page kind, which needs a caller hook (see [`PageFlusher`](crate::PageFlusher)).
+///
+/// ```
+/// use pmem_flush::{Config, Flusher, Granularity, WriteBack};
+/// // An eADR platform: the CPU caches are in the persistence domain.
+/// let eadr = Flusher::new(Config::new().with_granularity(Granularity::Byte)).unwrap();
+/// assert_eq!(eadr.granularity(), Granularity::Byte);
+/// assert_eq!(eadr.flush_write_back(), WriteBack::None); // flush: nothing; drain: still a fence
+/// assert_eq!(Granularity::default(), Granularity::CacheLine);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum Granularity {
@@ -488,6 +557,18 @@ impl Default for Config {
 /// Pure data: building one executes nothing. `Display` explains every choice. To act on it, see
 /// [`Flusher::new_unchecked`](crate::Flusher::new_unchecked); the safe way is
 /// [`Flusher::new`](crate::Flusher::new) or the crate's free functions.
+///
+/// ```
+/// use pmem_flush::{Arch, Config, Cpu, Features, Selection, WriteBack};
+/// // What this machine gets, and why.
+/// let here = Selection::detect(Config::new());
+/// println!("{here}");
+/// // What a Skylake server would get, from any host: a pure function.
+/// let skylake = Cpu::new(Features::CLFLUSH | Features::CLFLUSHOPT | Features::CLWB, 64);
+/// let sel = Selection::for_arch(Arch::X86_64, &skylake, Config::new());
+/// assert_eq!(sel.flush_write_back(), WriteBack::Clwb);
+/// assert!(sel.is_durable());
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Selection {
     arch: Arch,
@@ -502,7 +583,21 @@ impl Selection {
     /// Chooses for the architecture this crate was compiled for. Features of other
     /// architectures in `cpu` are ignored, and so are vector features when this build may not
     /// touch vector registers (x86-64 kernel targets with SSE off).
+    ///
+    /// ```
+    /// use pmem_flush::{Config, Cpu, Features, Selection, WriteBack};
+    /// // Facts the platform gave (a device tree, say), for the architecture compiled for.
+    /// let cpu = Cpu::new(Features::CLFLUSH | Features::DC_CVAC | Features::DCBF, 64);
+    /// let sel = Selection::new(&cpu, Config::new());
+    /// # #[cfg(target_arch = "x86_64")]
+    /// assert_eq!(sel.flush_write_back(), WriteBack::Clflush);
+    /// # #[cfg(target_arch = "aarch64")]
+    /// assert_eq!(sel.flush_write_back(), WriteBack::DcCvac);
+    /// # #[cfg(target_arch = "powerpc64")]
+    /// assert_eq!(sel.flush_write_back(), WriteBack::Dcbstps);
+    /// ```
     #[inline]
+    #[must_use]
     pub const fn new(cpu: &Cpu, config: Config) -> Selection {
         let cpu = Cpu {
             features: crate::features::usable_in_this_build(cpu.features),
@@ -512,6 +607,13 @@ impl Selection {
     }
 
     /// Chooses for the CPU this code runs on ([`Cpu::detect`]).
+    ///
+    /// ```
+    /// use pmem_flush::{Config, Cpu, Selection};
+    /// let sel = Selection::detect(Config::new());
+    /// assert_eq!(sel, Selection::new(&Cpu::detect(), Config::new()));
+    /// ```
+    #[must_use]
     pub fn detect(config: Config) -> Selection {
         Selection::new(&Cpu::detect(), config)
     }
@@ -523,7 +625,16 @@ impl Selection {
     /// DC CVAP, DC CVAC; POWER dcbstps; RISC-V cbo.clean. The deep write-back prefers
     /// AArch64 DC CVADP, and is otherwise the same. Usable means the CPU has it, it belongs to
     /// `arch`, and the configuration does not disable it.
+    ///
+    /// ```
+    /// use pmem_flush::{Arch, Config, Cpu, Features, Selection, WriteBack};
+    /// let cpu = Cpu::new(Features::CLWB | Features::CLFLUSHOPT | Features::CLFLUSH, 64);
+    /// // libpmem's PMEM_NO_CLWB=1
+    /// let sel = Selection::for_arch(Arch::X86_64, &cpu, Config::new().disable(Features::CLWB));
+    /// assert_eq!(sel.flush_write_back(), WriteBack::ClflushOpt);
+    /// ```
     #[inline]
+    #[must_use]
     pub const fn for_arch(arch: Arch, cpu: &Cpu, config: Config) -> Selection {
         let features = cpu.features.intersection(arch.features());
         let cpu = Cpu {
@@ -546,21 +657,45 @@ impl Selection {
     }
 
     /// The architecture this selection is for.
+    ///
+    /// ```
+    /// use pmem_flush::{Arch, Config};
+    /// assert_eq!(pmem_flush::selection().arch(), Arch::HOST);
+    /// ```
     #[inline]
+    #[must_use]
     pub const fn arch(&self) -> Arch {
         self.arch
     }
 
     /// The CPU it was chosen from, reduced to the features of its architecture and with the
     /// line size it uses.
+    ///
+    /// ```
+    /// use pmem_flush::{Arch, Config, Cpu, Features, Selection};
+    /// let cpu = Cpu::new(Features::CLWB | Features::DC_CVAP, 96);
+    /// let sel = Selection::for_arch(Arch::X86_64, &cpu, Config::new());
+    /// assert_eq!(sel.cpu().features, Features::CLWB); // DC CVAP means nothing on x86-64
+    /// assert_eq!(sel.cpu().line_size, 64); // rounded down to a power of two
+    /// ```
     #[inline]
+    #[must_use]
     pub const fn cpu(&self) -> &Cpu {
         &self.cpu
     }
 
     /// The configuration it was chosen with, its disabled features reduced to those of its
     /// architecture.
+    ///
+    /// ```
+    /// use pmem_flush::{Arch, Config, Cpu, Features, Granularity, Selection};
+    /// let config = Config::new().with_granularity(Granularity::Byte).disable(Features::CLWB);
+    /// let sel = Selection::for_arch(Arch::AArch64, &Cpu::NONE, config);
+    /// assert_eq!(sel.config().granularity(), Granularity::Byte);
+    /// assert!(sel.config().disabled().is_empty()); // CLWB is no AArch64 feature
+    /// ```
     #[inline]
+    #[must_use]
     pub const fn config(&self) -> &Config {
         &self.config
     }

@@ -20,6 +20,17 @@ impl Config {
     /// As in libpmem, only the exact values `1` and `0` count; anything else is ignored. The
     /// threshold must be a plain decimal number (libpmem's `atoll` would read `abc` as 0; this
     /// ignores it).
+    ///
+    /// ```
+    /// use pmem_flush::{Config, Flusher, Granularity};
+    /// // PMEM_NO_FLUSH=1 in the environment means byte granularity, as in libpmem.
+    /// let config = Config::from_env();
+    /// let flusher = Flusher::new(config).unwrap_or_else(|refused| refused.accept());
+    /// if std::env::var("PMEM_NO_FLUSH").as_deref() == Ok("1") {
+    ///     assert_eq!(flusher.granularity(), Granularity::Byte);
+    /// }
+    /// ```
+    #[must_use]
     pub fn from_env() -> Config {
         Config::from_vars(|name| std::env::var(name).ok())
     }
@@ -55,7 +66,21 @@ impl Config {
 }
 
 /// A disagreement between this crate's detection and the standard library's.
+///
+/// Only this crate builds it (more fields may come, the register values behind a disagreement
+/// say), so it is `#[non_exhaustive]`: read the fields, match with `..`.
+///
+/// ```
+/// match pmem_flush::cross_check() {
+///     Ok(compared) => println!("agrees with std on {compared:?}"),
+///     Err(mismatch) => {
+///         eprintln!("{mismatch}");
+///         eprintln!("only here: {:?}, only std: {:?}", mismatch.only_ours, mismatch.only_std);
+///     }
+/// }
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct FeatureMismatch {
     /// Features this crate reports and the standard library does not.
     pub only_ours: Features,
@@ -86,6 +111,14 @@ impl std::error::Error for FeatureMismatch {}
 ///   capabilities) on DC CVAP and DC CVADP. ([`Cpu::detect`](crate::Cpu::detect) itself uses the standard
 ///   library's view in `std` builds, so comparing it would prove nothing.)
 /// - Elsewhere nothing is compared.
+///
+/// ```
+/// // What `cargo run --example detect --features std` does: a check worth running once on a new
+/// // machine or emulator.
+/// let compared = pmem_flush::cross_check().expect("detection disagrees with the standard library");
+/// # #[cfg(target_arch = "x86_64")]
+/// assert!(compared.contains(pmem_flush::Features::SSE2));
+/// ```
 pub fn cross_check() -> Result<Features, FeatureMismatch> {
     let ours = own_reading();
     let (compared, std_view) = std_view();

@@ -33,9 +33,47 @@ pub trait Flush {
     ///
     /// When `len > 0`, every byte of `[addr, addr + len)` must be readable by a byte load (a
     /// write-back of an unmapped line faults like one).
+    ///
+    /// ```
+    /// use pmem_flush::prelude::*;
+    /// let flusher = pmem_flush::flusher();
+    /// let record = [1u8; 300];
+    /// // SAFETY: `record` is readable for its whole length.
+    /// unsafe { flusher.flush_raw(record.as_ptr(), record.len()) };
+    /// flusher.drain();
+    /// ```
+    ///
+    /// Implementing it is all a type needs to be a [`Flush`]:
+    ///
+    /// ```
+    /// use pmem_flush::prelude::*;
+    /// use std::cell::Cell;
+    ///
+    /// /// Counts what it is asked to write back (a test double).
+    /// #[derive(Default)]
+    /// struct Counting(Cell<usize>);
+    /// impl Flush for Counting {
+    ///     unsafe fn flush_raw(&self, _addr: *const u8, len: usize) {
+    ///         self.0.set(self.0.get() + len);
+    ///     }
+    /// }
+    /// let counting = Counting::default();
+    /// counting.flush(&[0u8; 10]);
+    /// counting.flush_value(&7u32);
+    /// assert_eq!(counting.0.get(), 14);
+    /// ```
     unsafe fn flush_raw(&self, addr: *const u8, len: usize);
 
     /// Writes back every cache line that overlaps `buf`.
+    ///
+    /// ```
+    /// use pmem_flush::prelude::*;
+    /// let flusher = pmem_flush::flusher();
+    /// let mut page = [0u8; 4096];
+    /// page[..5].copy_from_slice(b"hello");
+    /// flusher.flush(&page[..5]); // the line holding the five bytes
+    /// flusher.drain();
+    /// ```
     #[inline(always)]
     fn flush(&self, buf: &[u8]) {
         // SAFETY: a slice is readable for its whole length.
@@ -79,6 +117,15 @@ pub trait Flush {
 pub trait Drain {
     /// Drains: orders this CPU's earlier write-backs and non-temporal stores before its later
     /// stores. Says nothing about other CPUs' write-backs.
+    ///
+    /// ```
+    /// use pmem_flush::prelude::*;
+    /// let flusher = pmem_flush::flusher();
+    /// let (a, b) = ([1u8; 64], [2u8; 64]);
+    /// flusher.flush(&a);
+    /// flusher.flush(&b);
+    /// flusher.drain(); // one drain orders both write-backs
+    /// ```
     fn drain(&self);
 }
 
@@ -205,6 +252,13 @@ pub trait Persist: Flush + Drain {
     /// # Safety
     ///
     /// As for [`Flush::flush_raw`].
+    ///
+    /// ```
+    /// use pmem_flush::prelude::*;
+    /// let record = [1u8; 100];
+    /// // SAFETY: `record` is readable for its whole length.
+    /// unsafe { pmem_flush::flusher().persist_raw(record.as_ptr(), record.len()) };
+    /// ```
     #[inline(always)]
     unsafe fn persist_raw(&self, addr: *const u8, len: usize) {
         // SAFETY: the caller's contract.
@@ -277,6 +331,16 @@ pub trait Persist: Flush + Drain {
     /// # Safety
     ///
     /// `src` is readable and `dst` writable for `len` bytes (as for `core::ptr::copy`).
+    ///
+    /// ```
+    /// use pmem_flush::{MemFlags, prelude::*};
+    /// let mut buf = *b"abcdefgh";
+    /// let base = buf.as_mut_ptr();
+    /// // SAFETY: both ranges lie inside `buf` (they overlap, which memmove allows).
+    /// let dst = unsafe { pmem_flush::flusher().memmove_raw(base.add(2), base, 4, MemFlags::empty()) };
+    /// assert_eq!(dst, base.wrapping_add(2));
+    /// assert_eq!(&buf, b"ababcdgh");
+    /// ```
     #[inline]
     unsafe fn memmove_raw(
         &self,
@@ -296,6 +360,16 @@ pub trait Persist: Flush + Drain {
     /// # Safety
     ///
     /// `dst` is writable for `len` bytes.
+    ///
+    /// ```
+    /// use pmem_flush::{MemFlags, prelude::*};
+    /// let f = pmem_flush::flusher();
+    /// let mut buf = [1u8; 300];
+    /// // SAFETY: `buf` is writable for its whole length.
+    /// unsafe { f.memset_raw(buf.as_mut_ptr(), 0, buf.len(), MemFlags::NODRAIN) };
+    /// f.drain();
+    /// assert_eq!(buf, [0; 300]);
+    /// ```
     #[inline]
     unsafe fn memset_raw(&self, dst: *mut u8, value: u8, len: usize, flags: MemFlags) -> *mut u8 {
         // SAFETY: the caller's contract.
@@ -523,7 +597,7 @@ macro_rules! forward_persist {
 
 forward_persist!(&P, &mut P);
 
-#[cfg(feature = "std")]
+#[cfg(all(feature = "std", not(all(docsrs, target_os = "none"))))]
 mod owning_pointers {
     use super::{Drain, Flush, MemFlags, Persist};
     use std::boxed::Box;

@@ -8,6 +8,7 @@
 #![cfg(target_arch = "x86_64")]
 
 use std::collections::HashMap;
+use std::io::Write as _;
 use std::process::Command;
 use std::sync::OnceLock;
 
@@ -207,7 +208,10 @@ fn objdump_available() -> bool {
             objdump()
         );
         if !found {
-            eprintln!(
+            // Straight to the process's stderr: the test harness captures `eprintln!` of a
+            // passing test, and this must be seen.
+            let _ = writeln!(
+                std::io::stderr(),
                 "SKIPPED: {} not found, so the disassembly tests check nothing here \
                  (install binutils; CI=true or PMEM_FLUSH_REQUIRE_OBJDUMP=1 makes this a failure)",
                 objdump()

@@ -10,11 +10,53 @@ use crate::features::Cpu;
 use crate::lines::for_each_line;
 use crate::selection::{Fence, WriteBack};
 
+/// The `use` line of a doc example for the concrete type `$name` of this target's `arch::`
+/// module (each type exists on its own architecture only, so its examples are compiled there).
+#[cfg(target_arch = "x86_64")]
+macro_rules! use_concrete {
+    ($name:ident) => {
+        concat!("use pmem_flush::arch::x86_64::", stringify!($name), ";")
+    };
+}
+#[cfg(target_arch = "aarch64")]
+macro_rules! use_concrete {
+    ($name:ident) => {
+        concat!("use pmem_flush::arch::aarch64::", stringify!($name), ";")
+    };
+}
+#[cfg(target_arch = "powerpc64")]
+macro_rules! use_concrete {
+    ($name:ident) => {
+        concat!("use pmem_flush::arch::powerpc64::", stringify!($name), ";")
+    };
+}
+#[cfg(target_arch = "riscv64")]
+macro_rules! use_concrete {
+    ($name:ident) => {
+        concat!("use pmem_flush::arch::riscv64::", stringify!($name), ";")
+    };
+}
+
 /// Defines a concrete flusher type for one write-back instruction: no dispatch at all, the line
 /// size a field, checked and unchecked constructors in the style of `memchr`.
 macro_rules! concrete_flusher {
     ($(#[$doc:meta])* $name:ident, $instruction:path, $feature:expr) => {
         $(#[$doc])*
+        ///
+        /// Paired with a drain it is a [`Persist`](crate::Persist):
+        ///
+        /// ```
+        #[doc = use_concrete!($name)]
+        /// use pmem_flush::prelude::*;
+        ///
+        /// let record = [7u8; 256];
+        #[doc = concat!("match ", stringify!($name), "::new() {")]
+        ///     // The bare instruction loop, then the bare fence: no dispatch at all.
+        ///     Some(write_back) => (write_back, pmem_flush::drainer()).persist(&record),
+        ///     // This CPU lacks it (or it cannot be detected): the detected selection.
+        ///     None => pmem_flush::persist(&record),
+        /// }
+        /// ```
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         pub struct $name {
             line_shift: u8,
@@ -23,6 +65,12 @@ macro_rules! concrete_flusher {
         impl $name {
             /// Whether the CPU this code runs on has the instruction: [`new`](Self::new) is
             /// `Some` exactly when this is `true`.
+            ///
+            /// ```
+            #[doc = use_concrete!($name)]
+            #[doc = concat!("assert_eq!(", stringify!($name), "::is_available(), ",
+                            stringify!($name), "::new().is_some());")]
+            /// ```
             #[must_use]
             pub fn is_available() -> bool {
                 $crate::features::Cpu::detect().features.contains($feature)
@@ -30,6 +78,16 @@ macro_rules! concrete_flusher {
 
             /// Returns this flusher with the detected line size, or `None` when the CPU this
             /// code runs on lacks the instruction.
+            ///
+            /// ```
+            #[doc = use_concrete!($name)]
+            /// use pmem_flush::prelude::*;
+            ///
+            #[doc = concat!("if let Some(write_back) = ", stringify!($name), "::new() {")]
+            ///     write_back.flush(&[0u8; 100]);
+            ///     pmem_flush::drain();
+            /// }
+            /// ```
             #[must_use]
             pub fn new() -> Option<Self> {
                 let cpu = $crate::features::Cpu::detect();
@@ -47,6 +105,22 @@ macro_rules! concrete_flusher {
             ///
             /// Every CPU that runs the flusher must support the instruction, and `line_size`
             /// must not exceed its smallest data-cache line (a larger step skips lines).
+            ///
+            /// ```
+            #[doc = use_concrete!($name)]
+            /// use pmem_flush::{Cpu, prelude::*};
+            ///
+            /// // Where the platform vouches for the instruction and the line size (here the
+            /// // CPU itself, so that the example runs).
+            #[doc = concat!("if ", stringify!($name), "::is_available() {")]
+            ///     let line_size = Cpu::detect().usable_line_size();
+            ///     // SAFETY: this CPU has the instruction, and `line_size` is its own.
+            #[doc = concat!("    let write_back = unsafe { ", stringify!($name),
+                            "::new_unchecked(line_size) };")]
+            ///     write_back.flush(&[0u8; 100]);
+            ///     pmem_flush::drain();
+            /// }
+            /// ```
             #[inline]
             #[must_use]
             pub const unsafe fn new_unchecked(line_size: usize) -> Self {
@@ -55,6 +129,14 @@ macro_rules! concrete_flusher {
             }
 
             /// The bytes each write-back covers.
+            ///
+            /// ```
+            #[doc = use_concrete!($name)]
+            #[doc = concat!("if let Some(write_back) = ", stringify!($name), "::new() {")]
+            ///     assert!(write_back.line_size().is_power_of_two());
+            ///     assert_eq!(write_back.line_size(), pmem_flush::Cpu::detect().usable_line_size());
+            /// }
+            /// ```
             #[inline]
             #[must_use]
             pub const fn line_size(&self) -> usize {
@@ -76,21 +158,33 @@ macro_rules! concrete_flusher {
     };
 }
 
+// Plain `#[cfg]`s (not `cfg_if!`), so that rustdoc badges each module with its architecture.
+#[cfg(target_arch = "aarch64")]
+pub mod aarch64;
+#[cfg(not(any(
+    target_arch = "x86_64",
+    target_arch = "aarch64",
+    target_arch = "powerpc64",
+    target_arch = "riscv64"
+)))]
+mod fallback;
+#[cfg(target_arch = "powerpc64")]
+pub mod powerpc64;
+#[cfg(target_arch = "riscv64")]
+pub mod riscv64;
+#[cfg(target_arch = "x86_64")]
+pub mod x86_64;
+
 cfg_if::cfg_if! {
     if #[cfg(target_arch = "x86_64")] {
-        pub mod x86_64;
         use x86_64 as native;
     } else if #[cfg(target_arch = "aarch64")] {
-        pub mod aarch64;
         use aarch64 as native;
     } else if #[cfg(target_arch = "powerpc64")] {
-        pub mod powerpc64;
         use powerpc64 as native;
     } else if #[cfg(target_arch = "riscv64")] {
-        pub mod riscv64;
         use riscv64 as native;
     } else {
-        mod fallback;
         use fallback as native;
     }
 }

@@ -66,6 +66,16 @@ const fn dmin_line(ctr: u64) -> u32 {
 ///   has both instructions, as Linux's `>=` tests on the field also assume.
 /// - The line size is `4 << DminLine` bytes, every value of the field included (selections never
 ///   step by less than 16 bytes or more than 2048; see [`Cpu::usable_line_size`]).
+///
+/// ```
+/// use pmem_flush::features::aarch64::{Registers, decode};
+/// use pmem_flush::Features;
+/// // Values recorded under QEMU's `-cpu max`: DPB = 2, DminLine = 3 (32-byte lines).
+/// let cpu = decode(&Registers::new(0x2, 0x8003_8003));
+/// assert!(cpu.features.contains(Features::DC_CVAP | Features::DC_CVADP));
+/// assert_eq!(cpu.line_size, 32);
+/// ```
+#[must_use]
 pub const fn decode(regs: &Registers) -> Cpu {
     let mut f = Features::DC_CVAC;
     let dpb = dpb(regs.id_aa64isar1_el1);
@@ -84,6 +94,18 @@ pub const fn decode(regs: &Registers) -> Cpu {
 /// The DPB value that Linux's hardware capabilities stand for: `AT_HWCAP` bit 16 (`HWCAP_DCPOP`,
 /// FEAT_DPB) and `AT_HWCAP2` bit 0 (`HWCAP2_DCPODP`, FEAT_DPB2), as an ID_AA64ISAR1_EL1 value
 /// with only the DPB field set. For user space that reads the auxiliary vector itself.
+///
+/// ```
+/// use pmem_flush::features::aarch64::{Registers, decode, isar1_from_linux_hwcaps};
+/// use pmem_flush::Features;
+/// // getauxval(AT_HWCAP) with HWCAP_DCPOP, AT_HWCAP2 without HWCAP2_DCPODP; CTR_EL0 read
+/// // separately (64-byte lines here).
+/// let isar1 = isar1_from_linux_hwcaps(1 << 16, 0);
+/// assert_eq!(isar1, 1);
+/// let cpu = decode(&Registers::new(isar1, 4 << 16));
+/// assert_eq!(cpu.features, Features::DC_CVAC | Features::DC_CVAP);
+/// ```
+#[must_use]
 pub const fn isar1_from_linux_hwcaps(hwcap: u64, hwcap2: u64) -> u64 {
     if hwcap2 & 1 != 0 {
         2

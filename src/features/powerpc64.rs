@@ -34,6 +34,17 @@ pub const ASSUMED: Cpu = Cpu {
 ///   missing `AT_HWCAP2` is not evidence of anything, so the POWER8 baseline is assumed.
 /// - `PPC_FEATURE2_ARCH_3_1` adds [`Features::POWER_ISA_3_1`].
 /// - The block size is `AT_DCACHEBSIZE` when it is present and not 0, else 128.
+///
+/// ```
+/// use pmem_flush::features::powerpc64::{HWCAP2_ARCH_2_07, HWCAP2_ARCH_3_1, decode_auxv};
+/// use pmem_flush::Features;
+/// // A POWER10 as Linux describes it: ISA 2.07 and 3.1 in AT_HWCAP2, 128-byte blocks.
+/// let cpu = decode_auxv(Some(HWCAP2_ARCH_2_07 | HWCAP2_ARCH_3_1), Some(128));
+/// assert_eq!(cpu.features, Features::DCBF | Features::POWER_ISA_3_1);
+/// // A POWER7 (no ISA 2.07): no write-back is claimed.
+/// assert!(decode_auxv(Some(0), Some(128)).features.is_empty());
+/// ```
+#[must_use]
 pub const fn decode_auxv(hwcap2: Option<u64>, dcache_block_size: Option<u64>) -> Cpu {
     let mut f = Features::empty();
     let (isa_2_07, isa_3_1) = match hwcap2 {
@@ -68,6 +79,15 @@ pub const fn decode_auxv(hwcap2: Option<u64>, dcache_block_size: Option<u64>) ->
 /// POWER8, so an unknown version from 0x004B to 0x00FF is taken as a POWER8-or-later server
 /// (dcbf forms safe) and one from 0x0080 up as ISA 3.1. Anything else (older servers, embedded
 /// cores) gets no write-back: better said than guessed.
+///
+/// ```
+/// use pmem_flush::features::powerpc64::decode_pvr;
+/// use pmem_flush::Features;
+/// assert_eq!(decode_pvr(0x004E_1202).features, Features::DCBF); // POWER9 DD2.2
+/// assert!(decode_pvr(0x0080_0200).features.contains(Features::POWER_ISA_3_1)); // POWER10
+/// assert!(decode_pvr(0x003F_0201).features.is_empty()); // POWER7: no write-back
+/// ```
+#[must_use]
 pub const fn decode_pvr(pvr: u32) -> Cpu {
     let version = pvr >> 16;
     let mut f = Features::empty();

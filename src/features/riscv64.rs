@@ -12,6 +12,21 @@ use super::{Cpu, Features};
 /// A block size of 0 means the platform reported none, which is the same as no Zicbom: without
 /// it a walk could skip blocks. A size that is not a power of two is stepped at the power of
 /// two below it (safe: lines are only written back more than once).
+///
+/// ```
+/// use pmem_flush::features::riscv64::zicbom;
+/// use pmem_flush::{Arch, Config, Features, Selection, WriteBack};
+/// // The device tree says `riscv,isa-extensions = ..., "zicbom"` and
+/// // `riscv,cbom-block-size = <64>`.
+/// let cpu = zicbom(Some(64));
+/// assert_eq!((cpu.features, cpu.line_size), (Features::ZICBOM, 64));
+/// let sel = Selection::for_arch(Arch::RiscV64, &cpu, Config::new());
+/// assert_eq!(sel.flush_write_back(), WriteBack::CboClean);
+/// // On a RISC-V target, act on it with `unsafe { Flusher::new_unchecked(&Selection::new(&cpu, ..)) }`
+/// // or `configure_unchecked`: only the platform can vouch for these facts.
+/// assert!(zicbom(None).features.is_empty());
+/// ```
+#[must_use]
 pub const fn zicbom(cbom_block_size: Option<usize>) -> Cpu {
     match cbom_block_size {
         Some(size) if size > 0 => Cpu {

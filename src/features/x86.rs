@@ -83,6 +83,21 @@ const DEFAULT_LINE: usize = 64;
 ///
 /// Whether this build may touch vector registers at all is not decided here
 /// ([`Cpu::detect`] applies that): this function describes the CPU and its OS.
+///
+/// ```
+/// use pmem_flush::features::x86::{Registers, XCR0_AVX_STATE, decode};
+/// use pmem_flush::Features;
+/// // CPUID leaf 1: CLFLUSH (EDX 19), SSE2 (EDX 26), line size 8 x 8 bytes (EBX 15:8),
+/// // OSXSAVE (ECX 27), AVX (ECX 28); leaf 7: CLFLUSHOPT (EBX 23), CLWB (EBX 24).
+/// let leaf1 = [0, 8 << 8, (1 << 27) | (1 << 28), (1 << 19) | (1 << 26)];
+/// let leaf7 = [0, (1 << 23) | (1 << 24), 0, 0];
+/// let cpu = decode(&Registers::new(0xd, leaf1, leaf7, XCR0_AVX_STATE | 1));
+/// assert!(cpu.features.contains(Features::CLWB | Features::CLFLUSHOPT | Features::AVX));
+/// assert_eq!(cpu.line_size, 64);
+/// // The same CPU under an OS that did not enable the AVX state: no AVX.
+/// assert!(!decode(&Registers::new(0xd, leaf1, leaf7, 0b11)).features.contains(Features::AVX));
+/// ```
+#[must_use]
 pub const fn decode(regs: &Registers) -> Cpu {
     let [_, ebx1, ecx1, edx1] = regs.leaf1;
     let mut f = Features::empty();

@@ -33,6 +33,21 @@ use temporal::Vectors;
 
 bitflags! {
     /// libpmem's `PMEM_F_MEM_*` flags, with its bit values.
+    ///
+    /// ```
+    /// use pmem_flush::{MemFlags, prelude::*};
+    /// let flusher = pmem_flush::flusher();
+    /// let mut log = [0u8; 4096];
+    /// let records = [[1u8; 64], [2u8; 64]];
+    /// // Several copies, one drain (libpmem's PMEM_F_MEM_NODRAIN), non-temporal where possible.
+    /// let flags = MemFlags::NONTEMPORAL | MemFlags::NODRAIN;
+    /// for (i, record) in records.iter().enumerate() {
+    ///     flusher.memcpy(&mut log[i * 64..][..64], record, flags).unwrap();
+    /// }
+    /// flusher.drain();
+    /// assert!(flags.contains(MemFlags::NODRAIN));
+    /// assert_eq!(MemFlags::NOFLUSH.bits(), 32); // libpmem's values
+    /// ```
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
     pub struct MemFlags: u32 {
         /// Do not drain at the end: the caller will call [`drain`](crate::drain).
@@ -52,6 +67,15 @@ bitflags! {
 
 /// The non-temporal stores a copy can use, by instruction set. Chosen by
 /// [`Selection::non_temporal`](crate::Selection::non_temporal).
+///
+/// ```
+/// use pmem_flush::{NonTemporal, prelude::*};
+/// // What the copies of this machine's selection use for long copies, and how it is named.
+/// let nt: NonTemporal = pmem_flush::flusher().non_temporal();
+/// println!("long copies store with {}", nt.mnemonic());
+/// # #[cfg(not(target_arch = "x86_64"))]
+/// assert_eq!(nt, NonTemporal::None); // non-temporal stores are an x86-64 path
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
 #[non_exhaustive]
@@ -584,10 +608,30 @@ fn global() -> Flusher {
 
 /// libpmem2's `pmem2_memmove_fn` / `pmem2_memcpy_fn`: `(dst, src, len, flags) -> dst`, with the
 /// contract of [`Persist::memmove_raw`].
+///
+/// ```
+/// use pmem_flush::{MemFlags, MemmoveFn};
+/// let memcpy: MemmoveFn = pmem_flush::get_memcpy_fn();
+/// let src = [9u8; 100];
+/// let mut dst = [0u8; 100];
+/// // SAFETY: `src` is readable and `dst` writable for 100 bytes, and they do not overlap.
+/// unsafe { memcpy(dst.as_mut_ptr(), src.as_ptr(), 100, MemFlags::empty()) };
+/// assert_eq!(dst, src);
+/// ```
 pub type MemmoveFn =
     unsafe fn(dst: *mut u8, src: *const u8, len: usize, flags: MemFlags) -> *mut u8;
 /// libpmem2's `pmem2_memset_fn`: `(dst, value, len, flags) -> dst`, with the contract of
 /// [`Persist::memset_raw`].
+///
+/// ```
+/// use pmem_flush::{MemFlags, MemsetFn};
+/// let memset: MemsetFn = pmem_flush::get_memset_fn();
+/// let mut dst = [1u8; 100];
+/// // SAFETY: `dst` is writable for 100 bytes.
+/// unsafe { memset(dst.as_mut_ptr(), 0, 100, MemFlags::NODRAIN) };
+/// pmem_flush::drain();
+/// assert_eq!(dst, [0; 100]);
+/// ```
 pub type MemsetFn = unsafe fn(dst: *mut u8, value: u8, len: usize, flags: MemFlags) -> *mut u8;
 
 /// Copies and persists: libpmem's `pmem_memcpy_persist`. Returns `dst`. Drains even when

@@ -20,6 +20,17 @@ use crate::features::Features;
 ///
 /// `line` must be an address that a byte load could read without faulting, and at EL0 the OS
 /// must allow cache maintenance (SCTLR_EL1.UCI), or the instruction traps.
+///
+/// ```
+/// use pmem_flush::arch::aarch64::{DcCvac, dc_cvac, dsb_sy};
+///
+/// let line = [0u8; 64];
+/// if DcCvac::is_available() {
+///     // SAFETY: this CPU has the instruction (checked above), and `line` is readable.
+///     unsafe { dc_cvac(line.as_ptr()) };
+///     dsb_sy();
+/// }
+/// ```
 #[inline(always)]
 pub unsafe fn dc_cvac(line: *const u8) {
     // SAFETY: the caller guarantees the address is mapped and EL0 cache maintenance is allowed.

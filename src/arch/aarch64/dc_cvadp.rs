@@ -20,6 +20,17 @@ use crate::features::Features;
 /// The CPU must implement FEAT_DPB2 (the encoding is UNDEFINED otherwise), `line` must be an
 /// address that a byte load could read without faulting, and at EL0 the OS must allow cache
 /// maintenance (SCTLR_EL1.UCI).
+///
+/// ```
+/// use pmem_flush::arch::aarch64::{DcCvadp, dc_cvadp, dsb_sy};
+///
+/// let line = [0u8; 64];
+/// if DcCvadp::is_available() {
+///     // SAFETY: this CPU has the instruction (checked above), and `line` is readable.
+///     unsafe { dc_cvadp(line.as_ptr()) };
+///     dsb_sy();
+/// }
+/// ```
 #[inline(always)]
 pub unsafe fn dc_cvadp(line: *const u8) {
     // SAFETY: the caller guarantees FEAT_DPB2, a mapped address and EL0 cache maintenance. Not

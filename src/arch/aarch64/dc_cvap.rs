@@ -19,6 +19,17 @@ use crate::features::Features;
 /// The CPU must implement FEAT_DPB (the encoding is UNDEFINED otherwise), `line` must be an
 /// address that a byte load could read without faulting, and at EL0 the OS must allow cache
 /// maintenance (SCTLR_EL1.UCI).
+///
+/// ```
+/// use pmem_flush::arch::aarch64::{DcCvap, dc_cvap, dsb_sy};
+///
+/// let line = [0u8; 64];
+/// if DcCvap::is_available() {
+///     // SAFETY: this CPU has the instruction (checked above), and `line` is readable.
+///     unsafe { dc_cvap(line.as_ptr()) };
+///     dsb_sy();
+/// }
+/// ```
 #[inline(always)]
 pub unsafe fn dc_cvap(line: *const u8) {
     // SAFETY: the caller guarantees FEAT_DPB, a mapped address and EL0 cache maintenance. Not

@@ -12,6 +12,14 @@ use core::arch::asm;
 ///
 /// Manual: Arm ARM (DDI 0487), C6.2 "DSB, Data Synchronization Barrier", and D7.5.9 on the
 /// completion of cache maintenance instructions; every ARMv8 CPU, at every exception level.
+///
+/// ```
+/// use pmem_flush::arch::aarch64::dsb_sy;
+/// let mut record = [0u8; 64];
+/// record[0] = 1;
+/// pmem_flush::flush(&record); // or the bare instructions
+/// dsb_sy(); // the flush above is now ordered before later stores
+/// ```
 #[inline(always)]
 pub fn dsb_sy() {
     // SAFETY: DSB exists on every AArch64 CPU at every exception level and only waits. Not
@@ -20,6 +28,16 @@ pub fn dsb_sy() {
 }
 
 /// A [`Drain`](crate::Drain) fixed to `DSB SY`.
+///
+/// ```
+/// use pmem_flush::arch::aarch64::{DcCvac, Dsb};
+/// use pmem_flush::prelude::*;
+///
+/// Dsb.drain();
+/// if let Some(write_back) = DcCvac::new() {
+///     (write_back, Dsb).persist(&[1u8; 64]); // a Persist with no dispatch
+/// }
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Dsb;
 

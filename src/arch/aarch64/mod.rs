@@ -53,7 +53,7 @@ pub(crate) fn detect() -> Cpu {
 
 /// The DPB field as the OS reports it, in ID_AA64ISAR1_EL1 form; 0 without the `std` feature.
 fn os_view_isar1() -> u64 {
-    #[cfg(feature = "std")]
+    #[cfg(all(feature = "std", not(all(docsrs, target_os = "none"))))]
     {
         if std::arch::is_aarch64_feature_detected!("dpb2") {
             return 2;

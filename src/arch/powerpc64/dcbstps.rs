@@ -32,6 +32,17 @@ use crate::features::Features;
 ///
 /// The CPU must be a POWER8 or later (the feature [`Features::DCBF`]), and `line` must be an
 /// address that a byte load could read without faulting.
+///
+/// ```
+/// use pmem_flush::arch::powerpc64::{Dcbstps, dcbstps, phwsync};
+///
+/// let line = [0u8; 64];
+/// if Dcbstps::is_available() {
+///     // SAFETY: this CPU has the instruction (checked above), and `line` is readable.
+///     unsafe { dcbstps(line.as_ptr()) };
+///     phwsync();
+/// }
+/// ```
 #[inline(always)]
 pub unsafe fn dcbstps(line: *const u8) {
     // SAFETY: the caller guarantees a POWER8-or-later CPU and a mapped address. Not `nomem`:

@@ -15,6 +15,14 @@ use core::arch::asm;
 /// Manual: Power ISA 3.1, Book II, 4.6.3 "Memory Barrier Instructions" (`sync` with L = 4,
 /// extended mnemonic `phwsync`). Encoding `0x7C80_04AC`, emitted as a word so that assemblers
 /// without ISA 3.1 accept it.
+///
+/// ```
+/// use pmem_flush::arch::powerpc64::phwsync;
+/// let mut record = [0u8; 64];
+/// record[0] = 1;
+/// pmem_flush::flush(&record); // or the bare instructions
+/// phwsync(); // the flush above is now ordered before later stores
+/// ```
 #[inline(always)]
 pub fn phwsync() {
     // SAFETY: the encoding executes as phwsync or hwsync on every 64-bit POWER CPU this crate
@@ -31,6 +39,16 @@ pub fn phwsync() {
 }
 
 /// A [`Drain`](crate::Drain) fixed to `phwsync`.
+///
+/// ```
+/// use pmem_flush::arch::powerpc64::{Dcbstps, Phwsync};
+/// use pmem_flush::prelude::*;
+///
+/// Phwsync.drain();
+/// if let Some(write_back) = Dcbstps::new() {
+///     (write_back, Phwsync).persist(&[1u8; 64]); // a Persist with no dispatch
+/// }
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Phwsync;
 

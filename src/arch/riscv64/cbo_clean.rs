@@ -20,6 +20,22 @@ use crate::features::Features;
 ///
 /// The CPU must implement Zicbom with cleans enabled for the current mode, and `line` must be an
 /// address that a byte load could read without faulting.
+///
+/// ```
+/// use pmem_flush::arch::riscv64::{cbo_clean, fence_iorw};
+/// use pmem_flush::features::riscv64;
+///
+/// // Zicbom and its block size come from the platform (device tree `riscv,cbom-block-size`,
+/// // ACPI RHCT, Linux `riscv_hwprobe`); here nobody said, so nothing is executed.
+/// let platform_block_size: Option<usize> = None;
+/// let line = [0u8; 64];
+/// if riscv64::zicbom(platform_block_size).features.contains(pmem_flush::Features::ZICBOM) {
+///     // SAFETY: the platform says the hart implements Zicbom with cleans enabled, and `line`
+///     // is readable.
+///     unsafe { cbo_clean(line.as_ptr()) };
+///     fence_iorw();
+/// }
+/// ```
 #[inline(always)]
 pub unsafe fn cbo_clean(line: *const u8) {
     // SAFETY: the caller guarantees Zicbom (enabled) and a mapped address. Not `nomem`: the

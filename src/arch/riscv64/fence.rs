@@ -14,6 +14,14 @@ use core::arch::asm;
 ///
 /// Manual: RISC-V Unprivileged ISA, "FENCE" and the RVWMO memory model; CMO extensions 1.0,
 /// "Memory Ordering". Every RISC-V CPU.
+///
+/// ```
+/// use pmem_flush::arch::riscv64::fence_iorw;
+/// let mut record = [0u8; 64];
+/// record[0] = 1;
+/// pmem_flush::flush(&record); // or the bare instructions
+/// fence_iorw(); // the flush above is now ordered before later stores
+/// ```
 #[inline(always)]
 pub fn fence_iorw() {
     // SAFETY: FENCE exists on every RISC-V CPU and only orders. Not `nomem`: it is also a
@@ -22,6 +30,16 @@ pub fn fence_iorw() {
 }
 
 /// A [`Drain`](crate::Drain) fixed to `fence iorw,iorw`.
+///
+/// ```
+/// use pmem_flush::arch::riscv64::{CboClean, FenceIorw};
+/// use pmem_flush::prelude::*;
+///
+/// FenceIorw.drain();
+/// if let Some(write_back) = CboClean::new() {
+///     (write_back, FenceIorw).persist(&[1u8; 64]); // a Persist with no dispatch
+/// }
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct FenceIorw;
 

@@ -17,6 +17,17 @@ use crate::features::Features;
 ///
 /// The CPU must support CLFLUSH (every x86-64 CPU with SSE2 does), and `line` must be an address
 /// that a byte load could read without faulting.
+///
+/// ```
+/// use pmem_flush::arch::x86_64::{Clflush, clflush, sfence};
+///
+/// let line = [0u8; 64];
+/// if Clflush::is_available() {
+///     // SAFETY: this CPU has the instruction (checked above), and `line` is readable.
+///     unsafe { clflush(line.as_ptr()) };
+///     sfence();
+/// }
+/// ```
 #[inline(always)]
 pub unsafe fn clflush(line: *const u8) {
     // SAFETY: the caller guarantees CLFLUSH exists and the address is mapped. Not `nomem`: the

@@ -17,6 +17,17 @@ use crate::features::Features;
 ///
 /// The CPU must support CLFLUSHOPT (it raises #UD otherwise), and `line` must be an address
 /// that a byte load could read without faulting.
+///
+/// ```
+/// use pmem_flush::arch::x86_64::{ClflushOpt, clflushopt, sfence};
+///
+/// let line = [0u8; 64];
+/// if ClflushOpt::is_available() {
+///     // SAFETY: this CPU has the instruction (checked above), and `line` is readable.
+///     unsafe { clflushopt(line.as_ptr()) };
+///     sfence();
+/// }
+/// ```
 #[inline(always)]
 pub unsafe fn clflushopt(line: *const u8) {
     // SAFETY: the caller guarantees CLFLUSHOPT exists and the address is mapped. Not `nomem`:

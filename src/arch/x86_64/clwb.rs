@@ -18,6 +18,17 @@ use crate::features::Features;
 ///
 /// The CPU must support CLWB (it raises #UD otherwise), and `line` must be an address that a
 /// byte load could read without faulting.
+///
+/// ```
+/// use pmem_flush::arch::x86_64::{Clwb, clwb, sfence};
+///
+/// let line = [0u8; 64];
+/// if Clwb::is_available() {
+///     // SAFETY: this CPU has the instruction (checked above), and `line` is readable.
+///     unsafe { clwb(line.as_ptr()) };
+///     sfence();
+/// }
+/// ```
 #[inline(always)]
 pub unsafe fn clwb(line: *const u8) {
     // SAFETY: the caller guarantees CLWB exists and the address is mapped. Not `nomem`: the

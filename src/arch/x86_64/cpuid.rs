@@ -9,6 +9,17 @@ use crate::features::x86::Registers;
 ///
 /// Leaf 7 is read only when CPUID.0:EAX reports it; XCR0 only when CPUID.1:ECX.OSXSAVE\[27\] says
 /// XGETBV is enabled (it faults otherwise). Works at every privilege level.
+///
+/// ```
+/// use pmem_flush::arch::x86_64::read_registers;
+/// use pmem_flush::features::x86;
+///
+/// let regs = read_registers();
+/// println!("max leaf {:#x}, XCR0 {:#x}", regs.max_leaf, regs.xcr0);
+/// let cpu = x86::decode(&regs); // what `Cpu::detect` does on x86-64 with SSE
+/// assert!(cpu.line_size >= 16);
+/// ```
+#[must_use]
 pub fn read_registers() -> Registers {
     let cpuid = |leaf, sub| {
         // SAFETY: CPUID exists on every x86-64 CPU. (Newer compilers made this intrinsic safe;

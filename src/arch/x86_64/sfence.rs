@@ -10,6 +10,14 @@ use core::arch::asm;
 ///
 /// Manual: Intel SDM Vol. 2B, "SFENCE—Store Fence"; part of SSE, so every x86-64 CPU has it.
 /// Encoding `0F AE F8`.
+///
+/// ```
+/// use pmem_flush::arch::x86_64::sfence;
+/// let mut record = [0u8; 64];
+/// record[0] = 1;
+/// pmem_flush::flush(&record); // or the bare instructions
+/// sfence(); // the flush above is now ordered before later stores
+/// ```
 #[inline(always)]
 pub fn sfence() {
     // SAFETY: SFENCE exists on every x86-64 CPU and only orders memory operations. Not
@@ -18,6 +26,16 @@ pub fn sfence() {
 }
 
 /// A [`Drain`](crate::Drain) fixed to SFENCE.
+///
+/// ```
+/// use pmem_flush::arch::x86_64::{Clflush, Sfence};
+/// use pmem_flush::prelude::*;
+///
+/// Sfence.drain();
+/// if let Some(clflush) = Clflush::new() {
+///     (clflush, Sfence).persist(&[1u8; 64]); // a Persist with no dispatch
+/// }
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Sfence;
 
