@@ -36,7 +36,9 @@ die() {
 if [ "${1:-}" = --refresh ]; then
     rm -rf "$DIR"
 fi
-if [ -e "$DIR/.complete" ]; then
+# What .complete must start with for a cache to be reused (bumped when the layout changes).
+LAYOUT="layout 2:"
+if [ -e "$DIR/.complete" ] && [ "$(cut -c1-${#LAYOUT} "$DIR/.complete")" = "$LAYOUT" ]; then
     say "using $(cat "$DIR/.complete") from $DIR"
     echo "$DIR"
     exit 0
@@ -128,14 +130,16 @@ if [ -n "$missing_libs" ]; then
     ) || die "could not install ${need[*]}"
 fi
 
-# Wrappers: user-mode emulators are static; system emulators get their data and modules (QEMU
-# refuses modules of another build, such as the installed 7.2's).
+# Wrappers: user-mode emulators are static; system emulators get their data and modules. QEMU
+# refuses modules of another build, and looks for a module it lacks in the installed 7.2's
+# directory too (then aborts): the display and audio modules are not fetched, so the wrappers
+# turn both off (-nographic and -serial still work).
 mkdir -p "$tmp/bin"
 for b in "$tmp"/usr/bin/qemu-*; do
     name=${b##*/}
     case $name in
     qemu-system-*)
-        printf '#!/bin/sh\nQEMU_MODULE_DIR=%s/usr/lib/x86_64-linux-gnu/qemu exec %s/usr/bin/%s -L %s/usr/share/qemu "$@"\n' \
+        printf '#!/bin/sh\nQEMU_MODULE_DIR=%s/usr/lib/x86_64-linux-gnu/qemu exec %s/usr/bin/%s -L %s/usr/share/qemu -display none -audio none "$@"\n' \
             "$DIR" "$DIR" "$name" "$DIR" >"$tmp/bin/$name"
         ;;
     *) printf '#!/bin/sh\nexec %s/usr/bin/%s "$@"\n' "$DIR" "$name" >"$tmp/bin/$name" ;;
@@ -144,9 +148,10 @@ for b in "$tmp"/usr/bin/qemu-*; do
 done
 rm -rf "$DIR"
 mv "$tmp" "$DIR"
-"$DIR/bin/qemu-system-aarch64" --version >/dev/null || die "the extracted qemu-system-aarch64 does not run"
+"$DIR/bin/qemu-system-aarch64" -machine virt,dumpdtb=/dev/null >/dev/null ||
+    die "the extracted qemu-system-aarch64 does not run"
 "$DIR/bin/qemu-aarch64" --version >/dev/null || die "the extracted qemu-aarch64 does not run"
-echo "QEMU $version ($SUITE): ${PACKAGES[*]}" >"$DIR/.complete"
+echo "$LAYOUT QEMU $version ($SUITE): ${PACKAGES[*]}" >"$DIR/.complete"
 rm -rf "$work"
 say "QEMU $version ready in $DIR"
 echo "$DIR"
