@@ -61,15 +61,23 @@ awk -F'\t' -v OUT="$OUT" -v README_SHORT="$RUNS/readme-short.md" '
         next
     }
     # 3: index
-    file == 3 { seen[$1 SUBSEP $2 SUBSEP $3] = 1; got[$1] = got[$1] (got[$1] == "" ? "" : ", ") $3; next }
-    function cell(i, mode,    k, id, key, groups, order, ng, g, s, cnt, models) {
-        ng = 0; delete groups; delete order; delete cnt
+    file == 3 { seen[$1 SUBSEP $2 SUBSEP $3] = 1; got[$1] = got[$1] (got[$1] == "" ? "" : "; ") $3; next }
+    # The runs of mode that reported marker i, grouped by emulator, level and what ran (with
+    # and without std together): "QEMU 10.0.2 user (EL0), test suite (+ std too): max, ...".
+    function cell(i, mode,    k, id, key, what, std, groups, order, ng, g, s, cnt, models, variants) {
+        ng = 0; delete groups; delete order; delete cnt; delete variants
         for (k = 1; k <= r; k++) {
             id = rid[k]
             if (rarch[id] != arch[i] || rmode[id] != mode) continue
-            if (!((id SUBSEP (mode == "disassembly" ? "checked" : "executed") SUBSEP marker[i]) in seen)) continue
-            key = remu[id] ", " rlevel[id] ", " rwhat[id]
+            if (mode == "disassembly") {
+                if ((id SUBSEP "checked" SUBSEP marker[i]) in seen) return "checked (" remu[id] ")"
+                continue
+            }
+            if (!((id SUBSEP "executed" SUBSEP marker[i]) in seen)) continue
+            what = rwhat[id]; std = sub(/ \+ std$/, "", what)
+            key = remu[id] " (" rlevel[id] "), " what
             if (!(key in groups)) { order[++ng] = key; groups[key] = "" }
+            variants[key, std] = 1
             if (index(", " groups[key] ", ", ", " rmodel[id] ", ") == 0) {
                 groups[key] = groups[key] (groups[key] == "" ? "" : ", ") rmodel[id]
                 cnt[key]++
@@ -79,8 +87,11 @@ awk -F'\t' -v OUT="$OUT" -v README_SHORT="$RUNS/readme-short.md" '
         s = ""
         for (g = 1; g <= ng; g++) {
             models = groups[order[g]]
-            if (cnt[order[g]] > 8) models = cnt[order[g]] " CPU models (see the runs below)"
-            s = s (s == "" ? "" : "; ") order[g] ": " models
+            if (cnt[order[g]] > 12) models = cnt[order[g]] " CPU models (listed in the runs below)"
+            key = order[g]
+            if ((key, 0) in variants && (key, 1) in variants) key = key " (with and without std)"
+            else if ((key, 1) in variants) key = key " + std"
+            s = s (s == "" ? "" : "; ") key ": " models
         }
         return s
     }
@@ -90,7 +101,7 @@ awk -F'\t' -v OUT="$OUT" -v README_SHORT="$RUNS/readme-short.md" '
             id = rid[k]
             if (rarch[id] != arch[i] || rmode[id] != mode) continue
             if (!((id SUBSEP "executed" SUBSEP marker[i]) in seen)) continue
-            key = remu[id] " " rlevel[id]
+            key = remu[id] " (" rlevel[id] ")"
             if (!(key in have)) { have[key] = 1; s = s (s == "" ? "" : ", ") key }
         }
         return s
@@ -108,12 +119,14 @@ awk -F'\t' -v OUT="$OUT" -v README_SHORT="$RUNS/readme-short.md" '
             if (u == "") u = ((arch[i] SUBSEP "user") in archmode) ? "not executed" : "n/a (no run of this kind)"
             if (kc == "") kc = ((arch[i] SUBSEP "kernel") in archmode) ? "not executed" : "n/a (no run of this kind)"
             if (d == "") d = "–"
-            if (res != "**executed**" && note[i] != "") res = res ": " note[i]
+            short = (res ~ /^\*\*executed/ ? "executed" : res ~ /^checked/ ? "checked by disassembly only" : "not executed")
+            if (note[i] != "") res = res " (" note[i] ")"
             printf "| %s | %s | %s | %s | %s |\n", label[i], res, u, kc, d >> OUT
             where = kinds(i, "user"); w2 = kinds(i, "kernel")
             if (w2 != "") where = where (where == "" ? "" : "; ") w2
-            if (where == "") where = (note[i] != "" ? note[i] : "–")
-            printf "| %s | %s | %s |\n", label[i], (res ~ /^\*\*executed/ ? "executed" : res ~ /^checked/ ? "checked by disassembly only" : "not executed"), where >> README_SHORT
+            if (where == "") where = "nowhere"
+            if (note[i] != "") where = where " (" note[i] ")"
+            printf "| %s | %s | %s |\n", label[i], short, where >> README_SHORT
         }
         print "" >> OUT
         print "## Every run" >> OUT
