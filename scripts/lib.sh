@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by scripts/cross.sh and scripts/qemu-x86-models.sh (sourced, not run): every emulated
 # or native run goes through `run_env`, which gives it a timeout, keeps its output in
 # $RUNS/<id>.log and describes it in $RUNS/<id>.meta. scripts/executed.sh builds the table of
