@@ -29,8 +29,6 @@
 use core::arch::{asm, global_asm};
 use core::fmt::{self, Write};
 
-use pmem_flush::Cpu;
-
 // Start-up, on the boot hart (QEMU starts one hart with -smp 1; others would need parking):
 // a stack; the trap vector; the FPU on (mstatus.FS = Initial: the target may use FP registers);
 // .bss zeroed; then `kmain(hart id, device tree)` with a0 and a1 as QEMU (or OpenSBI, U-Boot)
@@ -199,7 +197,6 @@ extern "C" fn kmain(hartid: usize, dtb: *const u8) -> ! {
     if let Some(size) = forced {
         say!("command line: pmem-flush.cbom-block-size={size}: Zicbom forced");
     }
-    let cpu = pmem_flush::features::riscv64::zicbom(forced.or(block));
 
     let area = &raw mut AREA;
     // SAFETY: the only reference to AREA, taken once on this single hart.
@@ -209,7 +206,7 @@ extern "C" fn kmain(hartid: usize, dtb: *const u8) -> ! {
         say!("  {what:<56} {}", if ok { "ok" } else { "FAILED" });
         failures += u32::from(!ok);
     };
-    let zicbom = exercise_entry_points(&cpu, buf, &mut check);
+    let zicbom = exercise_entry_points(forced.or(block), buf, &mut check);
 
     if failures > 0 {
         say!("finished: {failures} check(s) FAILED");
@@ -224,16 +221,18 @@ extern "C" fn kmain(hartid: usize, dtb: *const u8) -> ! {
 }
 
 /// Every use of pmem-flush's API in this example, in one place: configures the crate with what
-/// the platform said (`cpu`), then persists `buf` through each entry point and checks it reads
-/// back intact. Returns whether cbo.clean was in use.
+/// the platform said (the Zicbom block size, or `None` without Zicbom), then persists `buf`
+/// through each entry point and checks it reads back intact. Returns whether cbo.clean was in
+/// use.
 fn exercise_entry_points(
-    cpu: &Cpu,
+    cbom_block_size: Option<usize>,
     buf: &mut [u8; 8192],
     check: &mut dyn FnMut(&str, bool),
 ) -> bool {
     use pmem_flush::arch::riscv64::{CboClean, FenceIorw};
     use pmem_flush::{Config, Drain, Flush, Flusher, Granularity, MemFlags, Selection, WriteBack};
 
+    let cpu = &pmem_flush::features::riscv64::zicbom(cbom_block_size);
     let selection = Selection::new(cpu, Config::new());
     say!("");
     say!("{selection}");
