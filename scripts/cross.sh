@@ -17,7 +17,8 @@
 #   riscv   examples/riscv-bare in M-mode under qemu-system-riscv64 10 -machine virt -bios none,
 #           with Zicbom, without it, and the negative control (Zicbom forced where absent: trap);
 #   uefi    examples/x86_64-uefi at CPL 0 under qemu-system-x86_64 + OVMF, nine CPU models and
-#           the negative control (CLWB forced on Broadwell: #UD).
+#           the negative control (CLWB forced on Broadwell: #UD); also built for the target with
+#           SSE (examples/x86_64-uefi/x86_64-unknown-uefi-sse.json) and run on three models.
 # The example crates are checked with rustfmt and clippy (warnings denied) before they are built.
 #
 # Uses Debian's rustc 1.96 with -Zbuild-std (rustup has no std for these targets here); see
@@ -101,11 +102,11 @@ lint_example() {
         fail "rustfmt: $dir"
     fi
     if ! (cd "$dir" && dclippy -q --release -Zbuild-std=core \
-        -Zbuild-std-features=compiler-builtins-mem --target "$target" \
+        -Zbuild-std-features=compiler-builtins-mem -Zjson-target-spec --target "$target" \
         --target-dir "$TD/${dir##*/}" "$@" -- -D warnings); then
         fail "clippy: $dir $*"
     else
-        echo "  fmt and clippy (warnings denied): $dir $*"
+        echo "  fmt and clippy (warnings denied): $dir, $target $*"
     fi
 }
 
@@ -522,51 +523,71 @@ uefi() {
         lld=$(command -v lld-link || ls /usr/lib/llvm-*/bin/lld-link | head -1)
     fi
     export CARGO_TARGET_X86_64_UNKNOWN_UEFI_LINKER=$lld
+    export CARGO_TARGET_X86_64_UNKNOWN_UEFI_SSE_LINKER=$lld
     lint_example examples/x86_64-uefi x86_64-unknown-uefi
     lint_example examples/x86_64-uefi x86_64-unknown-uefi --features force-clwb
-    local efi=$TD/x86_64-uefi/x86_64-unknown-uefi/release/x86_64-uefi.efi features esp
-    for features in "" force-clwb; do
-        esp=$TD/x86_64-uefi/esp${features:+-$features}
+    lint_example examples/x86_64-uefi ./x86_64-unknown-uefi-sse.json
+    # Three builds, each into its own ESP: the stock soft-float target; the negative control;
+    # the same application for the target with SSE (a target spec beside the example).
+    local variant target features esp efi
+    for variant in plain force-clwb sse; do
+        target=x86_64-unknown-uefi features=""
+        [ $variant != force-clwb ] || features="--features force-clwb"
+        [ $variant != sse ] || target=./x86_64-unknown-uefi-sse.json
+        esp=$TD/x86_64-uefi/esp-$variant
+        # shellcheck disable=SC2086
         if ! (cd examples/x86_64-uefi && dcargo build -q --release -Zbuild-std=core \
-            -Zbuild-std-features=compiler-builtins-mem --target x86_64-unknown-uefi \
-            --target-dir "$TD/x86_64-uefi" ${features:+--features $features}); then
-            fail "build examples/x86_64-uefi ${features:+--features $features}"
+            -Zbuild-std-features=compiler-builtins-mem -Zjson-target-spec --target "$target" \
+            --target-dir "$TD/x86_64-uefi" $features); then
+            fail "build examples/x86_64-uefi ($variant)"
             return
         fi
+        target=${target#./}
+        efi=$TD/x86_64-uefi/${target%.json}/release/x86_64-uefi.efi
         rm -rf "$esp"
         mkdir -p "$esp/EFI/BOOT"
         cp "$efi" "$esp/EFI/BOOT/BOOTX64.EFI"
+        echo "  $variant image: $(objdump -d --no-show-raw-insn -M intel "$efi" |
+            grep -oE '\s(clwb|clflushopt|clflush|sfence|movnti|movntdq)\s' | sort | uniq -c | tr -s ' \n' ' ')"
     done
-    local dump
-    dump=$(objdump -d --no-show-raw-insn -M intel "$efi")
-    for insn in clwb clflushopt clflush sfence movnti 'out\s+dx,\s*al'; do
-        echo "  image: $(grep -cE "\s$insn" <<<"$dump") x $insn"
-    done
-    # model : expected flush : the concrete types it has (what must have executed)
-    local spec model want has id out leaf1 leaf7 decoded insn esp_dir expect what
-    for spec in "qemu64:clflush:clflush" "Broadwell:clflush:clflush" \
-        "EPYC:clflushopt:clflushopt clflush" "Denverton:clflushopt:clflushopt clflush" \
-        "Skylake-Server-v2:clwb:clwb clflush" "Snowridge:clwb:clwb clflushopt clflush" \
-        "Skylake-Server:clwb:clwb clflushopt clflush" "Icelake-Server:clwb:clwb clflushopt clflush" \
-        "Cascadelake-Server:clwb:clwb clflushopt clflush" "Broadwell:negative:"; do
-        IFS=: read -r model want has <<<"$spec"
-        if [ "$want" = negative ]; then
+    # build : model : expected flush : the concrete write-backs it has : copies that must run
+    local spec variant model want has copies id out leaf1 leaf7 decoded insn expect what
+    for spec in "plain:qemu64:clflush:clflush:movnti" "plain:Broadwell:clflush:clflush:movnti" \
+        "plain:EPYC:clflushopt:clflushopt clflush:movnti" \
+        "plain:Denverton:clflushopt:clflushopt clflush:movnti" \
+        "plain:Skylake-Server-v2:clwb:clwb clflush:movnti" \
+        "plain:Snowridge:clwb:clwb clflushopt clflush:movnti" \
+        "plain:Skylake-Server:clwb:clwb clflushopt clflush:movnti" \
+        "plain:Icelake-Server:clwb:clwb clflushopt clflush:movnti" \
+        "plain:Cascadelake-Server:clwb:clwb clflushopt clflush:movnti" \
+        "force-clwb:Broadwell:negative::" \
+        "sse:qemu64:clflush:clflush:movntdq movnti" \
+        "sse:Denverton:clflushopt:clflushopt clflush:movntdq movnti" \
+        "sse:Skylake-Server-v2:clwb:clwb clflush:movntdq movnti"; do
+        IFS=: read -r variant model want has copies <<<"$spec"
+        case $variant in
+        force-clwb)
             id=cpl0-x86_64-negative-control
-            esp_dir=$TD/x86_64-uefi/esp-force-clwb
             expect="fail:#UD \(invalid opcode\)"
             what="negative control: CLWB forced on a CPU without it"
-        else
+            ;;
+        sse)
+            id=cpl0-x86_64-sse-$model
+            expect=pass
+            what="UEFI application, target with SSE"
+            ;;
+        *)
             id=cpl0-x86_64-$model
-            esp_dir=$TD/x86_64-uefi/esp
             expect=pass
             what="UEFI application"
-        fi
-        echo "=== -cpu $model: expect ${want/negative/#UD reported as a failure}"
+            ;;
+        esac
+        echo "=== $variant build, -cpu $model: expect ${want/negative/#UD reported as a failure}"
         # isa-debug-exit: status 2v+1; the application writes 0x10 when every check passed.
         run_env "$id" x86_64 kernel "CPL 0" "$(qemu_version qemu-system-x86_64) system + OVMF" "$model" \
             "$what" "$expect" 180 bash -c '"$@"; s=$?; [ $s = 33 ] && exit 0; exit $s' _ \
             qemu-system-x86_64 -nodefaults -machine q35 -cpu "$model" -m 256M \
-            -bios /usr/share/ovmf/OVMF.fd -drive "format=raw,file=fat:rw:$esp_dir" \
+            -bios /usr/share/ovmf/OVMF.fd -drive "format=raw,file=fat:rw:$TD/x86_64-uefi/esp-$variant" \
             -display none -serial stdio -device isa-debug-exit,iobase=0xf4,iosize=0x04 ||
             fail "$id"
         out=$(grep -v "TCG doesn't support" "$RUNS/$id.log" || true)
@@ -580,7 +601,7 @@ uefi() {
         grep -q "^flush:      $want per 64-byte line" <<<"$out" ||
             { run_fail "$id" "expected flush $want"; fail "$id: did not flush with $want"; }
         grep -q "^CPL 0" <<<"$out" || { run_fail "$id" "not at CPL 0"; fail "$id: CPL"; }
-        for insn in $has; do
+        for insn in $has $copies; do
             grep -q "^executed: $insn$" <<<"$out" ||
                 { run_fail "$id" "$insn did not run"; fail "$id: $insn did not run"; }
         done

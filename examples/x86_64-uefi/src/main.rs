@@ -7,13 +7,16 @@
 //! data, and ends QEMU through its `isa-debug-exit` device: status 33 when every check passed,
 //! 35 when one failed, 37 on an invalid opcode (#UD).
 //!
-//! OVMF leaves CR4.OSXSAVE clear and the `x86_64-unknown-uefi` target is soft-float (no SSE in
-//! the generated code), so the crate uses general-purpose registers only: the copies use MOVNTI.
+//! OVMF leaves CR4.OSXSAVE clear (no AVX) and the `x86_64-unknown-uefi` target is soft-float
+//! (no SSE in the generated code), so the crate uses general-purpose registers only: the copies
+//! use MOVNTI. Firmware that keeps SSE on (UEFI requires CR4.OSFXSR on x64) may build for the
+//! same target with SSE, `x86_64-unknown-uefi-sse.json` here (the stock target with its
+//! soft-float settings removed): the copies then use MOVNTDQ, and MOVNTI as well.
 //!
 //! Built with `--features force-clwb`, it executes CLWB before asking CPUID: the negative
 //! control, which must raise #UD (reported, never a hang) on a CPU without CLWB.
 //!
-//!     scripts/cross.sh uefi    # builds it, boots it under OVMF with nine CPU models
+//!     scripts/cross.sh uefi    # builds both, boots them under OVMF with nine CPU models
 //!
 //! By hand (`lld-link`: rustup's `rust-lld`, or Debian's `lld`):
 //!
@@ -288,7 +291,9 @@ extern "efiapi" fn efi_main(_image: *mut c_void, system_table: *const SystemTabl
 /// through each entry point and checks it reads back intact.
 fn exercise_entry_points(buf: &mut [u8; 8192], check: &mut dyn FnMut(&str, bool)) {
     use pmem_flush::arch::x86_64::{Clflush, ClflushOpt, Clwb, Sfence};
-    use pmem_flush::{Config, Cpu, Drain, Flush, Flusher, Granularity, MemFlags};
+    use pmem_flush::{
+        Config, Cpu, Drain, Features, Flush, Flusher, Granularity, MemFlags, NonTemporal,
+    };
 
     for (i, b) in buf.iter_mut().enumerate() {
         *b = pattern(i);
@@ -370,8 +375,8 @@ fn exercise_entry_points(buf: &mut [u8; 8192], check: &mut dyn FnMut(&str, bool)
     }
     say!("executed: sfence");
 
-    // Persistent copies with libpmem's flags, through the free functions and the pointers.
-    let copier = pmem_flush::copier();
+    // Persistent copies with libpmem's flags, through the free functions and the pointers
+    // (the detected stores).
     let (src, dst) = buf.split_at_mut(4096);
     let mut ok = true;
     for flags in [MemFlags::empty(), MemFlags::NONTEMPORAL, MemFlags::TEMPORAL] {
@@ -392,10 +397,42 @@ fn exercise_entry_points(buf: &mut [u8; 8192], check: &mut dyn FnMut(&str, bool)
         pmem_flush::get_memset_fn()(dst.as_mut_ptr().add(64), 0x5a, 64, MemFlags::empty());
     }
     ok &= dst[..64] == src[..64] && dst[64..128].iter().all(|&b| b == 0x5a);
-    let nt = copier.non_temporal();
-    say!("  copies: {}", nt.mnemonic());
     check("memcpy / memmove / memset, flags, function pointers", ok);
-    if ok && nt == pmem_flush::NonTemporal::Movnti {
-        say!("executed: movnti");
+
+    // Then each non-temporal path there is here: the detected one, and the general-purpose
+    // MOVNTI (the only one in the soft-float build).
+    let detected = pmem_flush::copier();
+    let no_vectors = Config::new().disable(Features::SSE2 | Features::AVX | Features::AVX512F);
+    for (i, copier) in [detected, pmem_flush::Copier::new(no_vectors)]
+        .into_iter()
+        .enumerate()
+    {
+        let nt = copier.non_temporal();
+        if i > 0 && nt == detected.non_temporal() {
+            continue;
+        }
+        let mut ok = true;
+        for flags in [MemFlags::empty(), MemFlags::NONTEMPORAL, MemFlags::TEMPORAL] {
+            for (off, len) in [(0, 4000), (3, 3000), (7, 255), (8, 256), (1, 9)] {
+                dst.fill(0);
+                ok &= copier
+                    .memcpy(&mut dst[off..off + len], &src[..len], flags)
+                    .is_ok();
+                ok &= dst[off..off + len] == src[..len] && dst[..off].iter().all(|&b| b == 0);
+            }
+        }
+        say!("  copies with {}", nt.mnemonic());
+        check("copies on this non-temporal path", ok);
+        let insn = match nt {
+            NonTemporal::Movnti => "movnti",
+            NonTemporal::Sse2 => "movntdq",
+            NonTemporal::Avx => "vmovntdq ymm",
+            NonTemporal::Avx512f => "vmovntdq zmm",
+            NonTemporal::Movdir64b => "movdir64b",
+            _ => "ordinary stores and write-backs",
+        };
+        if ok {
+            say!("executed: {insn}");
+        }
     }
 }
