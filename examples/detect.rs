@@ -4,10 +4,12 @@
 //!     cargo run --release --example detect
 //!     cargo run --release --example detect --features std   # also cross-checks with std
 //!
-//! Exits with status 1 if any check fails.
+//! Exits with status 1 if any check fails. After an instruction has run it prints
+//! `executed: <mnemonic>`: the scripts build their table of what executed where from those
+//! lines.
 
 use pmem_flush::prelude::*;
-use pmem_flush::{Config, Cpu, Flusher, Granularity, MemFlags, NotDurable};
+use pmem_flush::{Config, Cpu, Features, Flusher, Granularity, MemFlags, NonTemporal, NotDurable};
 
 fn main() {
     let mut failures = 0;
@@ -85,6 +87,7 @@ fn main() {
         pmem_flush::get_deep_flush_fn()(buf.as_ptr(), 100);
     }
     pmem_flush::get_drain_fn()();
+    println!("executed: {}", pmem_flush::drainer().fence());
     check("function pointers", intact(&buf));
 
     // The value callers keep: the free functions' own flusher (environment overrides included)
@@ -135,6 +138,9 @@ fn main() {
             &format!("concrete types this CPU has: {}", ran.join(", ")),
             intact(&buf),
         );
+        for insn in ran {
+            println!("executed: {insn}");
+        }
     }
 
     #[cfg(target_arch = "aarch64")]
@@ -158,6 +164,9 @@ fn main() {
             &format!("concrete types this CPU has: {}", ran.join(", ")),
             intact(&buf),
         );
+        for insn in ran {
+            println!("executed: {insn}");
+        }
     }
 
     #[cfg(target_arch = "powerpc64")]
@@ -165,30 +174,69 @@ fn main() {
         f.flush(&buf);
         pmem_flush::drain();
         check("concrete type: dcbstps", intact(&buf));
+        // Builds for emulators (--cfg pmem_flush_pre_isa31_encodings) emit dcbf in its place.
+        if cfg!(pmem_flush_pre_isa31_encodings) {
+            println!("executed: dcbf");
+        } else {
+            println!("executed: dcbstps");
+        }
     }
 
     // Persistent copies on every store path this CPU has: forced non-temporal, forced
-    // ordinary, and the default choice by size; through the kept flusher and through a pair of
-    // its halves (ordinary stores and one write-back per copy).
+    // ordinary, and the default choice by size; then the same with each narrower non-temporal
+    // path the CPU also has (MOVDIR64B opted in, AVX-512F, AVX, SSE2, MOVNTI); and through a pair
+    // of the kept flusher's halves (ordinary stores and one write-back per copy).
     let src: Vec<u8> = (0..5000).map(|i| pattern(i) ^ 0x5a).collect();
     let mut dst = vec![0u8; 5000];
     let mut copies_ok = true;
+    let wide = Features::AVX512F | Features::AVX | Features::SSE2;
+    let flusher_for = |config| Flusher::new(config).unwrap_or_else(NotDurable::accept);
+    let mut paths = vec![flusher_for(Config::new().with_movdir64b(true))];
+    for config in [
+        Config::new(),
+        Config::new().disable(Features::AVX512F),
+        Config::new().disable(Features::AVX512F | Features::AVX),
+        Config::new().disable(wide),
+    ] {
+        let c = flusher_for(config);
+        if paths.iter().all(|p| p.non_temporal() != c.non_temporal()) {
+            paths.push(c);
+        }
+    }
+    for copier in paths {
+        let mut ok_here = true;
+        for flags in [MemFlags::empty(), MemFlags::NONTEMPORAL, MemFlags::TEMPORAL] {
+            for (off, len) in [(0, 5000), (3, 4000), (7, 255), (8, 256), (1, 9)] {
+                dst.fill(0);
+                let ok = copier
+                    .memcpy(&mut dst[off..off + len], &src[..len], flags)
+                    .is_ok();
+                ok_here &=
+                    ok && dst[off..off + len] == src[..len] && dst[..off].iter().all(|&b| b == 0);
+            }
+        }
+        let nt = copier.non_temporal();
+        println!(
+            "  copies with {:<50} {}",
+            nt.mnemonic(),
+            if ok_here { "ok" } else { "FAILED" }
+        );
+        copies_ok &= ok_here;
+        let marker = match nt {
+            NonTemporal::Movnti => "movnti",
+            NonTemporal::Sse2 => "movntdq",
+            NonTemporal::Avx => "vmovntdq ymm",
+            NonTemporal::Avx512f => "vmovntdq zmm",
+            NonTemporal::Movdir64b => "movdir64b",
+            _ => "ordinary stores and write-backs",
+        };
+        println!("executed: {marker}");
+    }
     let pair = (kept, kept.drainer());
     for flags in [MemFlags::empty(), MemFlags::NONTEMPORAL, MemFlags::TEMPORAL] {
-        for (off, len) in [(0, 5000), (3, 4000), (7, 255), (8, 256), (1, 9)] {
-            dst.fill(0);
-            let ok = kept
-                .memcpy(&mut dst[off..off + len], &src[..len], flags)
-                .is_ok();
-            copies_ok &=
-                ok && dst[off..off + len] == src[..len] && dst[..off].iter().all(|&b| b == 0);
-            dst.fill(0);
-            let ok = pair
-                .memcpy(&mut dst[off..off + len], &src[..len], flags)
-                .is_ok();
-            copies_ok &=
-                ok && dst[off..off + len] == src[..len] && dst[..off].iter().all(|&b| b == 0);
-        }
+        dst.fill(0);
+        let ok = pair.memcpy(&mut dst[3..4003], &src[..4000], flags).is_ok();
+        copies_ok &= ok && dst[3..4003] == src[..4000] && dst[..3].iter().all(|&b| b == 0);
     }
     pmem_flush::memset_persist(&mut dst[5..4005], 0xab);
     copies_ok &= dst[5..4005].iter().all(|&b| b == 0xab);

@@ -4,7 +4,8 @@
 //! It detects (MRS of ID_AA64ISAR1_EL1 and CTR_EL0 at EL1), prints the raw registers and the
 //! selection, persists a buffer through every entry point (free functions, the detected pair,
 //! function pointers, the concrete type of each instruction this CPU has, byte granularity),
-//! checks the data, prints `finished` and exits with status 0 (1 on any failure).
+//! checks the data, prints `finished` and exits with status 0 (1 on any failure). After each
+//! instruction has run it prints `executed: <mnemonic>`, which the scripts' table is built from.
 //!
 //!     scripts/cross.sh    # builds it and runs it under qemu-system-aarch64 -machine virt
 //!
@@ -219,8 +220,9 @@ extern "C" fn kmain() -> ! {
         "Cpu::detect() decodes the registers read here",
         cpu == pmem_flush::features::aarch64::decode(&regs),
     );
+    let area = &raw mut AREA;
     // SAFETY: the only reference to AREA, taken once on this single CPU.
-    let buf: &mut [u8; 8192] = unsafe { &mut (*(&raw mut AREA)).0 };
+    let buf: &mut [u8; 8192] = unsafe { &mut (*area).0 };
     for (i, b) in buf.iter_mut().enumerate() {
         *b = pattern(i);
     }
@@ -280,6 +282,17 @@ extern "C" fn kmain() -> ! {
     let _ = writeln!(ran);
     ran.flush();
     check("concrete types ran", intact(buf));
+    // For the scripts' table of what executed where: printed only after the instruction ran.
+    for (has, insn) in [
+        (DcCvadp::new().is_some(), "dc cvadp"),
+        (DcCvap::new().is_some(), "dc cvap"),
+        (DcCvac::new().is_some(), "dc cvac"),
+        (true, "dsb sy"),
+    ] {
+        if has {
+            say!("executed: {insn}");
+        }
+    }
 
     buf[100] ^= 0xff;
     pmem_flush::persist(&buf[100..101]);

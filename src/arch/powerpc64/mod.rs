@@ -3,10 +3,11 @@
 //! [`dcbstps`] walks a range as the concrete [`Dcbstps`] flusher; [`Phwsync`] is the drain.
 //! Both use ISA 3.1 encodings that POWER8 and POWER9 execute as `dcbf` and `hwsync`.
 //!
-//! Built with `--cfg pmem_flush_pre_isa31_encodings`, the crate emits plain `dcbf` and
-//! `hwsync` instead. That exists only for emulators that reject the ISA 3.1 L values (QEMU 7.2,
-//! even with `-cpu power10`): on a POWER10 those forms do not reach the persistence domain, so
-//! never ship a build with it.
+//! Built with `--cfg pmem_flush_pre_isa31_encodings`, the crate emits plain `dcbf` instead of
+//! `dcbstps`. That exists only for emulators that reject `dcbf` with L = 6 (every QEMU up to at
+//! least 11.1, even with `-cpu power10`): on a POWER10 plain `dcbf` does not reach the
+//! persistence domain, so never ship a build with it. `phwsync` is never swapped: QEMU executes
+//! it from 10.0 on.
 
 mod dcbstps;
 mod phwsync;

@@ -26,16 +26,9 @@ use core::arch::asm;
 #[inline(always)]
 pub fn phwsync() {
     // SAFETY: the encoding executes as phwsync or hwsync on every 64-bit POWER CPU this crate
-    // supports, and only orders. Not `nomem`: it is also a compiler barrier.
-    #[cfg(not(pmem_flush_pre_isa31_encodings))]
-    unsafe {
-        asm!(".long 0x7c8004ac", options(nostack, preserves_flags))
-    }
-    // SAFETY: as above; `hwsync` is what POWER8 and POWER9 execute for L = 4.
-    #[cfg(pmem_flush_pre_isa31_encodings)]
-    unsafe {
-        asm!("sync 0", options(nostack, preserves_flags))
-    }
+    // supports, and only orders. Not `nomem`: it is also a compiler barrier. (Emulators run it
+    // too, QEMU from 10.0 with every POWER model, so no build swaps it.)
+    unsafe { asm!(".long 0x7c8004ac", options(nostack, preserves_flags)) }
 }
 
 /// A [`Drain`](crate::Drain) fixed to `phwsync`.
