@@ -133,12 +133,12 @@ awk -F'\t' -v OUT="$OUT" -v README_SHORT="$RUNS/readme-short.md" '
         print "" >> OUT
         print "Logs: `target-cross/runs/<run>.log`. Negative controls must fail the way the `expect` column says." >> OUT
         print "" >> OUT
-        print "| run | level | emulator | model | what | expect | result | s | executed / checked |" >> OUT
-        print "| --- | --- | --- | --- | --- | --- | --- | --- | --- |" >> OUT
+        print "| run | level | emulator | model | what | expect | result | executed / checked |" >> OUT
+        print "| --- | --- | --- | --- | --- | --- | --- | --- |" >> OUT
         for (k = 1; k <= r; k++) {
             id = rid[k]
             e = rexpect[id]; gsub(/\|/, "\\|", e)
-            printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", id, rlevel[id], remu[id], rmodel[id], rwhat[id], e, rresult[id], rsecs[id], got[id] >> OUT
+            printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", id, rlevel[id], remu[id], rmodel[id], rwhat[id], e, rresult[id], got[id] >> OUT
         }
     }
 ' scripts/instructions.tsv "$runs" "$index"
