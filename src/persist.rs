@@ -6,7 +6,7 @@ use core::fmt;
 use crate::arch;
 use crate::mem::{self, MemFlags, NonTemporal, Plan, choose};
 use crate::selection::{Config, Fence, Granularity, Selection, WriteBack};
-use crate::traits::{Drain, Flush, Persist};
+use crate::traits::{Drain, Evict, Flush, Persist};
 
 /// libpmem2's `pmem2_flush_fn`: writes back a range. Call with the contract of
 /// [`Flush::flush_raw`].
@@ -42,8 +42,8 @@ pub type PersistFn = unsafe fn(addr: *const u8, len: usize);
 /// ```
 pub type DrainFn = fn();
 
-/// One selection, ready to use: flush, drain, persist, deep flush and libpmem's persistent
-/// copies, all from one detection.
+/// One selection, ready to use: flush, drain, persist, deep flush, libpmem's persistent
+/// copies and invalidation, all from one detection.
 ///
 /// `Copy`, twelve bytes, no allocation: keep it in a struct, pass it by value, share it between
 /// threads. Build one with [`Flusher::new`] (detects this CPU; refuses a selection that would
@@ -51,8 +51,8 @@ pub type DrainFn = fn();
 /// [`pmem_flush::flusher`](crate::flusher), or build one from a [`Selection`] you vouch for
 /// with [`Flusher::new_unchecked`].
 ///
-/// Its methods come from the traits in [`prelude`](crate::prelude): [`Flush`], [`Drain`] and
-/// [`Persist`]; the copies ([`Persist::memcpy_persist`] and the rest) use the selection's
+/// Its methods come from the traits in [`prelude`](crate::prelude): [`Flush`], [`Drain`],
+/// [`Persist`] and [`Evict`]; the copies ([`Persist::memcpy_persist`] and the rest) use the selection's
 /// stores: non-temporal where libpmem would, else ordinary stores with a write-back per line.
 ///
 /// ```
@@ -75,6 +75,7 @@ pub type DrainFn = fn();
 pub struct Flusher {
     flush_kind: WriteBack,
     deep_kind: WriteBack,
+    evict_kind: WriteBack,
     line_shift: u8,
     granularity: Granularity,
     nt: NonTemporal,
@@ -172,6 +173,7 @@ impl Flusher {
         Flusher {
             flush_kind: selection.flush_write_back(),
             deep_kind: selection.deep_flush_write_back(),
+            evict_kind: selection.evict_write_back(),
             line_shift: selection.line_shift(),
             granularity: selection.config().granularity(),
             nt: selection.non_temporal(),
@@ -185,6 +187,7 @@ impl Flusher {
         Flusher {
             flush_kind: word.flush(),
             deep_kind: word.deep(),
+            evict_kind: word.evict(),
             line_shift: word.shift(),
             granularity: word.granularity(),
             nt: word.non_temporal(),
@@ -204,6 +207,7 @@ impl Flusher {
         Flusher {
             flush_kind,
             deep_kind: flush_kind,
+            evict_kind: WriteBack::None,
             line_shift,
             granularity,
             nt,
@@ -257,6 +261,24 @@ impl Flusher {
     #[must_use]
     pub const fn deep_flush_write_back(&self) -> WriteBack {
         self.deep_kind
+    }
+
+    /// The instruction `invalidate` and [`Evict::evict`] execute per line, at every granularity
+    /// (see [`Selection::evict_write_back`]): x86 CLFLUSHOPT or CLFLUSH, never CLWB.
+    ///
+    /// ```
+    /// use pmem_flush::{Config, Flusher, Granularity, NotDurable, WriteBack};
+    /// let f = pmem_flush::flusher();
+    /// assert_ne!(f.evict_write_back(), WriteBack::Clwb);
+    /// // The CPU caches are persistent, but a stale line is stale all the same.
+    /// let eadr = Flusher::new(Config::new().with_granularity(Granularity::Byte))
+    ///     .unwrap_or_else(NotDurable::accept);
+    /// assert_eq!(eadr.evict_write_back(), f.evict_write_back());
+    /// ```
+    #[inline]
+    #[must_use]
+    pub const fn evict_write_back(&self) -> WriteBack {
+        self.evict_kind
     }
 
     /// The bytes each write-back covers.
@@ -374,6 +396,71 @@ impl Flusher {
         unsafe { self.deep_flush_raw(buf.as_ptr(), buf.len()) }
     }
 
+    /// Invalidates the range, so that later loads read memory rather than stale cache lines
+    /// (Linux's `arch_invalidate_pmem`): the invalidation fence, every line that overlaps the
+    /// range written back and evicted ([`Evict::evict_raw`]), the fence again. For memory a
+    /// device or another agent wrote behind the caches (DMA, poison clearing, memory handed over
+    /// between domains): call it once those writes are complete.
+    ///
+    /// - The fence is MFENCE on x86-64 (SFENCE, the drain, does not order later loads), `DSB SY`
+    ///   on AArch64, `phwsync` on 64-bit POWER, `FENCE iorw,iorw` on RISC-V
+    ///   ([`Selection::invalidate_fence`]). The one before orders the evictions after earlier
+    ///   accesses (the load of a completion flag, say); the one after orders later loads after
+    ///   the evictions. The instruction modules in [`arch`](crate::arch) give each
+    ///   architecture's rules and manuals.
+    /// - Dirty lines are written back before they are evicted: data this CPU wrote is never
+    ///   lost, and reads back unchanged. (Whether it is durable is flush's business: on POWER10
+    ///   the eviction's write-back stops at memory.)
+    /// - Byte granularity evicts too: invalidation is about stale lines, not durability.
+    /// - `len == 0` evicts nothing but still executes both fences, as persist still drains.
+    /// - Without an instruction that evicts ([`evict_write_back`](Self::evict_write_back) is
+    ///   [`WriteBack::None`]) it only fences; `Display` says so.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Flush::flush_raw`].
+    ///
+    /// ```
+    /// let f = pmem_flush::flusher();
+    /// let dma_buffer = [0u8; 512]; // written by a device, say
+    /// // SAFETY: `dma_buffer` is readable for its whole length.
+    /// unsafe { f.invalidate_raw(dma_buffer.as_ptr(), dma_buffer.len()) };
+    /// assert_eq!(dma_buffer, [0u8; 512]);
+    /// ```
+    #[inline]
+    pub unsafe fn invalidate_raw(&self, addr: *const u8, len: usize) {
+        // SAFETY: the constructor's contract (instruction supported) and the caller's (mapped).
+        unsafe { arch::invalidate_range(self.evict_kind, addr, len, self.line_shift) }
+    }
+
+    /// Invalidates `buf` (see [`invalidate_raw`](Self::invalidate_raw)).
+    ///
+    /// ```
+    /// let shared = [3u8; 256];
+    /// pmem_flush::flusher().invalidate(&shared);
+    /// assert_eq!(shared, [3u8; 256]);
+    /// ```
+    #[inline]
+    pub fn invalidate(&self, buf: &[u8]) {
+        // SAFETY: a slice is readable for its whole length.
+        unsafe { self.invalidate_raw(buf.as_ptr(), buf.len()) }
+    }
+
+    /// A plain function that does what [`invalidate_raw`](Self::invalidate_raw) does on this
+    /// flusher, with the instruction and line size fixed in it, as
+    /// [`flush_fn`](Self::flush_fn).
+    ///
+    /// ```
+    /// let invalidate = pmem_flush::flusher().invalidate_fn();
+    /// let data = [1u8; 64];
+    /// // SAFETY: `data` is readable for its whole length.
+    /// unsafe { invalidate(data.as_ptr(), data.len()) };
+    /// ```
+    #[must_use]
+    pub fn invalidate_fn(&self) -> PersistFn {
+        fns::invalidate(self.evict_kind, self.line_shift)
+    }
+
     /// A plain function that does what [`Flush::flush_raw`] does on this flusher
     /// (libpmem2's `pmem2_get_flush_fn`), with the instruction and line size fixed in it: no
     /// dispatch is left. Flushers that flush alike hand out the same function.
@@ -426,6 +513,14 @@ impl Flush for Flusher {
     }
 }
 
+impl Evict for Flusher {
+    #[inline]
+    unsafe fn evict_raw(&self, addr: *const u8, len: usize) {
+        // SAFETY: the constructor's contract (instruction supported) and the caller's (mapped).
+        unsafe { arch::write_back_range(self.evict_kind, addr, len, self.line_shift) }
+    }
+}
+
 impl Drain for Flusher {
     #[inline(always)]
     fn drain(&self) {
@@ -454,7 +549,7 @@ impl Persist for Flusher {
 }
 
 impl fmt::Display for Flusher {
-    /// One line: what `flush`, `deep_flush` and `drain` execute.
+    /// One line: what `flush`, `deep_flush`, `invalidate` and `drain` execute.
     ///
     /// ```
     /// let text = pmem_flush::flusher().to_string();
@@ -468,12 +563,12 @@ impl fmt::Display for Flusher {
             (WriteBack::None, _) => f.write_str("flush: nothing (NOT DURABLE)")?,
             (wb, _) => write!(f, "flush: {wb} per {}-byte line", self.line_size())?,
         }
-        write!(
-            f,
-            "; deep flush: {}; drain: {}",
-            self.deep_kind,
-            arch::DRAIN
-        )
+        write!(f, "; deep flush: {}; invalidate: ", self.deep_kind)?;
+        match self.evict_kind {
+            WriteBack::None => write!(f, "{} only (NOTHING IS EVICTED)", arch::INVALIDATE)?,
+            wb => write!(f, "{wb} between two {}", arch::INVALIDATE)?,
+        }
+        write!(f, "; drain: {}", arch::DRAIN)
     }
 }
 
@@ -637,6 +732,18 @@ mod fns {
         arch::drain();
     }
 
+    /// The invalidation fence, `KIND` on lines of `1 << SHIFT` bytes, the fence again.
+    unsafe fn fenced_lines_fixed<const KIND: u8, const SHIFT: u8>(addr: *const u8, len: usize) {
+        // SAFETY: as for `lines_fixed`; `KIND` evicts.
+        unsafe { arch::invalidate_range(WriteBack::from_u8(KIND), addr, len, SHIFT) }
+    }
+
+    /// An invalidation with nothing to evict with: the two fences.
+    unsafe fn fences_only(_addr: *const u8, _len: usize) {
+        arch::invalidate_fence();
+        arch::invalidate_fence();
+    }
+
     unsafe fn nothing(_addr: *const u8, _len: usize) {}
 
     unsafe fn drain_only(_addr: *const u8, _len: usize) {
@@ -684,6 +791,22 @@ mod fns {
             #[cfg(target_arch = "riscv64")]
             WriteBack::CboClean => by_shift!(lines_fixed, WriteBack::CboClean, shift),
             _ => nothing,
+        }
+    }
+
+    pub(super) fn invalidate(kind: WriteBack, shift: u8) -> PersistFn {
+        match kind {
+            #[cfg(target_arch = "x86_64")]
+            WriteBack::ClflushOpt => by_shift!(fenced_lines_fixed, WriteBack::ClflushOpt, shift),
+            #[cfg(target_arch = "x86_64")]
+            WriteBack::Clflush => by_shift!(fenced_lines_fixed, WriteBack::Clflush, shift),
+            #[cfg(target_arch = "aarch64")]
+            WriteBack::DcCivac => by_shift!(fenced_lines_fixed, WriteBack::DcCivac, shift),
+            #[cfg(target_arch = "powerpc64")]
+            WriteBack::Dcbf => by_shift!(fenced_lines_fixed, WriteBack::Dcbf, shift),
+            #[cfg(target_arch = "riscv64")]
+            WriteBack::CboFlush => by_shift!(fenced_lines_fixed, WriteBack::CboFlush, shift),
+            _ => fences_only,
         }
     }
 

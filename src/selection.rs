@@ -18,13 +18,15 @@ use crate::mem::{MemFlags, NonTemporal, Plan, Stores, choose};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Arch {
-    /// x86-64: CLWB, CLFLUSHOPT, CLFLUSH; SFENCE.
+    /// x86-64: CLWB, CLFLUSHOPT, CLFLUSH; SFENCE; invalidation with CLFLUSHOPT or CLFLUSH
+    /// between MFENCEs.
     X86_64,
-    /// AArch64: DC CVAP, DC CVADP, DC CVAC; DSB.
+    /// AArch64: DC CVAP, DC CVADP, DC CVAC; DSB; invalidation with DC CIVAC.
     AArch64,
-    /// 64-bit POWER, either endianness: dcbstps (dcbf L=6); phwsync.
+    /// 64-bit POWER, either endianness: dcbstps (dcbf L=6); phwsync; invalidation with dcbf
+    /// (L=0).
     PowerPc64,
-    /// 64-bit RISC-V: cbo.clean (Zicbom); FENCE.
+    /// 64-bit RISC-V: cbo.clean (Zicbom); FENCE; invalidation with cbo.flush.
     RiscV64,
     /// Any other target: no write-back instruction is known.
     Other,
@@ -103,6 +105,36 @@ impl Arch {
         }
     }
 
+    /// The fence on both sides of an invalidation's evictions ([`Selection::invalidate_fence`]):
+    /// it must also order later *loads*, so on x86-64 it is MFENCE, not the drain's SFENCE;
+    /// elsewhere the drain's fence already orders loads.
+    #[inline]
+    pub(crate) const fn invalidate_fence(self) -> Fence {
+        match self {
+            Arch::X86_64 => Fence::Mfence,
+            other => other.drain_fence(),
+        }
+    }
+
+    /// Instructions that write a line back and evict it, for `invalidate`, best first. Never
+    /// CLWB, which may keep the line cached.
+    #[inline]
+    pub(crate) const fn evict_write_backs(self) -> &'static [WriteBack] {
+        match self {
+            Arch::X86_64 => &[WriteBack::ClflushOpt, WriteBack::Clflush],
+            Arch::AArch64 => &[WriteBack::DcCivac],
+            Arch::PowerPc64 => &[WriteBack::Dcbf],
+            Arch::RiscV64 => &[WriteBack::CboFlush],
+            Arch::Other => &[],
+        }
+    }
+
+    /// What `invalidate` evicts with, given the features usable (present and not disabled).
+    #[inline]
+    pub(crate) const fn evict_write_back(self, usable: Features) -> WriteBack {
+        first_usable(self.evict_write_backs(), usable)
+    }
+
     /// Write-back instructions for `flush`, best first.
     #[inline]
     const fn write_backs(self) -> &'static [WriteBack] {
@@ -156,12 +188,19 @@ pub enum WriteBack {
     Dcbstps = 7,
     /// RISC-V Zicbom `cbo.clean`.
     CboClean = 8,
+    /// AArch64 `DC CIVAC`: clean and invalidate to the Point of Coherency (invalidation only).
+    DcCivac = 9,
+    /// POWER `dcbf` with L = 0: write back and invalidate (invalidation only; on POWER10 it
+    /// does not reach the persistence domain, so flush never uses it).
+    Dcbf = 10,
+    /// RISC-V Zicbom `cbo.flush`: write back and invalidate (invalidation only).
+    CboFlush = 11,
 }
 
 impl WriteBack {
     /// Every variant, in discriminant order.
     #[cfg(test)]
-    pub(crate) const ALL: [WriteBack; 9] = [
+    pub(crate) const ALL: [WriteBack; 12] = [
         WriteBack::None,
         WriteBack::Clflush,
         WriteBack::ClflushOpt,
@@ -171,6 +210,9 @@ impl WriteBack {
         WriteBack::DcCvadp,
         WriteBack::Dcbstps,
         WriteBack::CboClean,
+        WriteBack::DcCivac,
+        WriteBack::Dcbf,
+        WriteBack::CboFlush,
     ];
 
     /// The inverse of `as u8`; unknown values give `None`. A plain match, so that a `match` on
@@ -186,6 +228,9 @@ impl WriteBack {
             6 => WriteBack::DcCvadp,
             7 => WriteBack::Dcbstps,
             8 => WriteBack::CboClean,
+            9 => WriteBack::DcCivac,
+            10 => WriteBack::Dcbf,
+            11 => WriteBack::CboFlush,
             _ => WriteBack::None,
         }
     }
@@ -210,15 +255,21 @@ impl WriteBack {
             WriteBack::DcCvadp => "dc cvadp",
             WriteBack::Dcbstps => "dcbstps",
             WriteBack::CboClean => "cbo.clean",
+            WriteBack::DcCivac => "dc civac",
+            WriteBack::Dcbf => "dcbf",
+            WriteBack::CboFlush => "cbo.flush",
         }
     }
 
-    /// The feature flag that says a CPU has this instruction.
+    /// The feature flag that says a CPU has this instruction. DC CIVAC exists wherever DC CVAC
+    /// does (every ARMv8 CPU; at EL0 where the OS allows cache maintenance), POWER `dcbf`
+    /// wherever [`Features::DCBF`] says, `cbo.flush` wherever Zicbom is.
     ///
     /// ```
     /// use pmem_flush::{Features, WriteBack};
     /// assert_eq!(WriteBack::Clwb.feature(), Features::CLWB);
     /// assert_eq!(WriteBack::Dcbstps.feature(), Features::DCBF);
+    /// assert_eq!(WriteBack::DcCivac.feature(), Features::DC_CVAC);
     /// assert!(WriteBack::None.feature().is_empty());
     /// ```
     #[inline]
@@ -234,6 +285,9 @@ impl WriteBack {
             WriteBack::DcCvadp => Features::DC_CVADP,
             WriteBack::Dcbstps => Features::DCBF,
             WriteBack::CboClean => Features::ZICBOM,
+            WriteBack::DcCivac => Features::DC_CVAC,
+            WriteBack::Dcbf => Features::DCBF,
+            WriteBack::CboFlush => Features::ZICBOM,
         }
     }
 
@@ -250,6 +304,9 @@ impl WriteBack {
             WriteBack::DcCvadp => "ID_AA64ISAR1_EL1.DPB >= 2",
             WriteBack::Dcbstps => "POWER8 or later; dcbf on POWER8 and POWER9",
             WriteBack::CboClean => "Zicbom, as the embedder says",
+            WriteBack::DcCivac => "every ARMv8 CPU, as DC CVAC",
+            WriteBack::Dcbf => "every 64-bit POWER CPU",
+            WriteBack::CboFlush => "Zicbom, as the embedder says",
         }
     }
 }
@@ -260,8 +317,9 @@ impl fmt::Display for WriteBack {
     }
 }
 
-/// One instruction that drains: orders earlier write-backs and non-temporal stores before
-/// later stores.
+/// One fence instruction: the drain (orders earlier write-backs and non-temporal stores before
+/// later stores), or the invalidation fence on both sides of an invalidation's evictions
+/// ([`Selection::invalidate_fence`]).
 ///
 /// ```
 /// use pmem_flush::{Fence, Arch};
@@ -285,6 +343,9 @@ pub enum Fence {
     /// Any other target: `core::sync::atomic::fence(SeqCst)`, which orders stores but knows
     /// nothing of persistence.
     SeqCst = 5,
+    /// x86 `MFENCE`: the invalidation fence, which also orders later loads after the evictions
+    /// (SFENCE does not).
+    Mfence = 6,
 }
 
 impl Fence {
@@ -304,6 +365,7 @@ impl Fence {
             Fence::Phwsync => "phwsync",
             Fence::Fence => "fence iorw,iorw",
             Fence::SeqCst => "atomic fence (SeqCst)",
+            Fence::Mfence => "mfence",
         }
     }
 }
@@ -576,6 +638,7 @@ pub struct Selection {
     config: Config,
     best: WriteBack,
     deep: WriteBack,
+    evict: WriteBack,
     nt: NonTemporal,
 }
 
@@ -623,8 +686,10 @@ impl Selection {
     ///
     /// The write-back is the first usable one of: x86 CLWB, CLFLUSHOPT, CLFLUSH; AArch64
     /// DC CVAP, DC CVAC; POWER dcbstps; RISC-V cbo.clean. The deep write-back prefers
-    /// AArch64 DC CVADP, and is otherwise the same. Usable means the CPU has it, it belongs to
-    /// `arch`, and the configuration does not disable it.
+    /// AArch64 DC CVADP, and is otherwise the same. The eviction (for invalidate) is the first
+    /// usable one of: x86 CLFLUSHOPT, CLFLUSH (never CLWB); AArch64 DC CIVAC; POWER dcbf;
+    /// RISC-V cbo.flush. Usable means the CPU has it, it belongs to `arch`, and the
+    /// configuration does not disable it.
     ///
     /// ```
     /// use pmem_flush::{Arch, Config, Cpu, Features, Selection, WriteBack};
@@ -652,6 +717,7 @@ impl Selection {
             config,
             best: first_usable(arch.write_backs(), usable),
             deep: first_usable(arch.deep_write_backs(), usable),
+            evict: arch.evict_write_back(usable),
             nt: non_temporal_stores(arch, usable, &config),
         }
     }
@@ -734,6 +800,46 @@ impl Selection {
     #[must_use]
     pub const fn deep_flush_write_back(&self) -> WriteBack {
         self.deep
+    }
+
+    /// What `invalidate` executes on each line: an instruction that writes the line back and
+    /// evicts it from every cache (x86 CLFLUSHOPT, else CLFLUSH, never CLWB, which may keep the
+    /// line; AArch64 DC CIVAC; POWER dcbf; RISC-V cbo.flush), at every granularity: invalidation
+    /// is about stale lines, not durability, so byte granularity evicts too.
+    /// [`WriteBack::None`] when the CPU has none or the configuration disables them; then
+    /// invalidate only fences, and `Display` says so.
+    ///
+    /// ```
+    /// use pmem_flush::{Arch, Config, Cpu, Features, Granularity, Selection, WriteBack};
+    /// let cpu = Cpu::new(Features::CLWB | Features::CLFLUSHOPT | Features::CLFLUSH, 64);
+    /// let sel = Selection::for_arch(Arch::X86_64, &cpu, Config::new());
+    /// assert_eq!(sel.flush_write_back(), WriteBack::Clwb);
+    /// assert_eq!(sel.evict_write_back(), WriteBack::ClflushOpt);
+    /// let eadr = Config::new().with_granularity(Granularity::Byte);
+    /// let sel = Selection::for_arch(Arch::X86_64, &cpu, eadr.disable(Features::CLFLUSHOPT));
+    /// assert_eq!(sel.evict_write_back(), WriteBack::Clflush);
+    /// ```
+    #[inline]
+    #[must_use]
+    pub const fn evict_write_back(&self) -> WriteBack {
+        self.evict
+    }
+
+    /// The fence `invalidate` executes before and after its evictions: x86 MFENCE (SFENCE does
+    /// not order later loads), AArch64 DSB SY, POWER phwsync, RISC-V FENCE iorw,iorw; a
+    /// sequentially consistent atomic fence elsewhere. The same on every CPU of an
+    /// architecture.
+    ///
+    /// ```
+    /// use pmem_flush::{Arch, Config, Cpu, Fence, Selection};
+    /// let sel = Selection::for_arch(Arch::X86_64, &Cpu::NONE, Config::new());
+    /// assert_eq!(sel.invalidate_fence(), Fence::Mfence);
+    /// assert_eq!(sel.drain_fence(), Fence::Sfence);
+    /// ```
+    #[inline]
+    #[must_use]
+    pub const fn invalidate_fence(&self) -> Fence {
+        self.arch.invalidate_fence()
     }
 
     /// The best write-back instruction allowed, whether or not the granularity needs it.
@@ -883,6 +989,33 @@ const fn first_usable(candidates: &[WriteBack], usable: Features) -> WriteBack {
 }
 
 impl Selection {
+    /// The `invalidate:` line of `Display`: the fence, the eviction per line, the fence; or
+    /// why nothing is evicted.
+    fn describe_invalidate(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let fence = self.invalidate_fence();
+        match self.evict {
+            WriteBack::None => {
+                let why = if self
+                    .arch
+                    .evict_write_backs()
+                    .iter()
+                    .any(|wb| self.cpu.features.contains(wb.feature()))
+                {
+                    "every instruction this CPU has to write back and evict is disabled by \
+                     configuration"
+                } else {
+                    "no instruction to write back and evict is available to this crate here"
+                };
+                writeln!(f, "invalidate: {fence} only, NOTHING IS EVICTED: {why}")
+            }
+            wb => writeln!(
+                f,
+                "invalidate: {fence}, {wb} per {}-byte line, {fence}",
+                self.line_size()
+            ),
+        }
+    }
+
     /// The `copies:` line of `Display`, worded from [`plan`](Self::plan) itself: what an
     /// unflagged copy below and at the threshold does, and what `NONTEMPORAL` asks for.
     fn describe_copies(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -924,9 +1057,9 @@ impl Selection {
 }
 
 impl fmt::Display for Selection {
-    /// Several lines: the chosen flush, deep flush and drain, and every candidate write-back
-    /// with its state (chosen, available, disabled by configuration, absent) and where it was
-    /// detected.
+    /// Several lines: the chosen flush, deep flush, invalidate and drain, and every candidate
+    /// write-back with its state (chosen, available, disabled by configuration, absent) and
+    /// where it was detected.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if !self.is_durable() {
             writeln!(
@@ -959,16 +1092,24 @@ impl fmt::Display for Selection {
                 self.drain_fence()
             )?,
         }
+        self.describe_invalidate(f)?;
         writeln!(f, "drain:      {}", self.drain_fence())?;
         self.describe_copies(f)?;
         write!(f, "candidates ({:?}):", self.arch)?;
         let cpu = self.cpu.features;
         let mut any = false;
-        for &wb in self.arch.deep_write_backs() {
+        let evict_only = self
+            .arch
+            .evict_write_backs()
+            .iter()
+            .filter(|wb| !self.arch.deep_write_backs().contains(wb));
+        for &wb in self.arch.deep_write_backs().iter().chain(evict_only) {
             let state = if wb == self.best {
                 "chosen"
             } else if wb == self.deep {
                 "chosen for deep flush"
+            } else if wb == self.evict {
+                "chosen for invalidate"
             } else if !cpu.contains(wb.feature()) {
                 "absent"
             } else if self.config.disabled.contains(wb.feature()) {
