@@ -849,9 +849,9 @@ mod tests {
         Flusher::new(config).unwrap_or_else(NotDurable::accept)
     }
 
-    /// The four operations through the methods and through the plain function pointers;
+    /// The five operations through the methods and through the plain function pointers;
     /// both must execute the same steps.
-    fn operations(f: Flusher, buf: &[u8]) -> [[Vec<Step>; 2]; 4] {
+    fn operations(f: Flusher, buf: &[u8]) -> [[Vec<Step>; 2]; 5] {
         let d = f.drainer();
         let call = |g: FlushFn| {
             move || {
@@ -867,7 +867,21 @@ mod tests {
                 record(|| f.deep_flush(buf)),
                 record(call(f.deep_flush_fn())),
             ],
+            [
+                record(|| f.invalidate(buf)),
+                record(call(f.invalidate_fn())),
+            ],
         ]
+    }
+
+    /// What an invalidation of `lines` lines with `kind` must execute: the invalidation fence,
+    /// the evictions, the fence.
+    fn fenced(kind: WriteBack, lines: usize) -> Vec<Step> {
+        let fence = Step::Fence(crate::arch::INVALIDATE);
+        match kind {
+            WriteBack::None => vec![fence, fence],
+            kind => vec![fence, Step::WriteBack(kind, lines), fence],
+        }
     }
 
     #[test]
@@ -875,9 +889,10 @@ mod tests {
         let buf = vec![0u8; 1000];
         let cpu = Cpu::detect();
         let probe = Selection::new(&cpu, Config::new());
-        let (wb, deep, fence) = (
+        let (wb, deep, evict, fence) = (
             probe.best_write_back(),
             probe.deep_flush_write_back(),
+            probe.evict_write_back(),
             Drainer::new().fence(),
         );
         let lines =
@@ -894,7 +909,8 @@ mod tests {
             v
         };
 
-        // (flusher, expected [persist, flush, drain, deep_flush]).
+        // (flusher, expected [persist, flush, drain, deep_flush, invalidate]): byte granularity
+        // flushes nothing but still evicts.
         let cases = [
             (
                 "cache line",
@@ -904,6 +920,7 @@ mod tests {
                     w(wb),
                     vec![Step::Fence(fence)],
                     then_fence(w(deep)),
+                    fenced(evict, lines),
                 ],
             ),
             (
@@ -914,10 +931,11 @@ mod tests {
                     vec![],
                     vec![Step::Fence(fence)],
                     then_fence(w(deep)),
+                    fenced(evict, lines),
                 ],
             ),
         ];
-        let names = ["persist", "flush", "drain", "deep_flush"];
+        let names = ["persist", "flush", "drain", "deep_flush", "invalidate"];
         for (granularity, flusher, expected) in cases {
             for ((name, [method, pointer]), want) in
                 names.iter().zip(operations(flusher, &buf)).zip(expected)
@@ -957,6 +975,10 @@ mod tests {
                 let flushed = record(|| f.flush(range));
                 let persisted = record(|| f.persist(range));
                 let deep = record(|| f.deep_flush(range));
+                let invalidated = record(|| f.invalidate(range));
+                let evicted = record(|| f.evict(range));
+                assert_eq!(invalidated, fenced(sel.evict_write_back(), lines));
+                assert_eq!(evicted, walk(sel.evict_write_back()), "no fence in evict");
                 let mut want_persist = walk(sel.flush_write_back());
                 want_persist.push(Step::Fence(fence));
                 let mut want_deep = walk(sel.deep_flush_write_back());
@@ -990,16 +1012,21 @@ mod tests {
         assert_eq!(zero_length(f.flush_fn()), []);
         assert_eq!(zero_length(f.persist_fn()), [Step::Fence(fence)]);
         assert_eq!(zero_length(f.deep_flush_fn()), [Step::Fence(fence)]);
+        // An empty invalidate evicts nothing and still fences, on both sides.
+        let inval = crate::arch::INVALIDATE;
+        assert_eq!(zero_length(f.invalidate_fn()), [Step::Fence(inval); 2]);
         type Method = unsafe fn(&Flusher, *const u8, usize);
-        let methods: [(Method, usize); 3] = [
-            (<Flusher as Flush>::flush_raw, 0),
-            (<Flusher as Persist>::persist_raw, 1),
-            (Flusher::deep_flush_raw, 1),
+        let methods: [(Method, Vec<Step>); 5] = [
+            (<Flusher as Flush>::flush_raw, vec![]),
+            (<Flusher as Persist>::persist_raw, vec![Step::Fence(fence)]),
+            (Flusher::deep_flush_raw, vec![Step::Fence(fence)]),
+            (<Flusher as Evict>::evict_raw, vec![]),
+            (Flusher::invalidate_raw, vec![Step::Fence(inval); 2]),
         ];
-        for (method, fences) in methods {
+        for (method, want) in methods {
             // SAFETY: len == 0, so no byte needs to be readable.
             let steps = record(|| unsafe { method(&f, p, 0) });
-            assert_eq!(steps, std::vec![Step::Fence(fence); fences]);
+            assert_eq!(steps, want);
         }
     }
 
@@ -1020,11 +1047,16 @@ mod tests {
             (a.flush_fn(), b.flush_fn()),
             (a.persist_fn(), b.persist_fn()),
             (a.deep_flush_fn(), b.deep_flush_fn()),
+            (a.invalidate_fn(), b.invalidate_fn()),
         ] {
             assert_eq!(effect(g, &buf), effect(h, &buf));
         }
         assert_eq!(effect(a.flush_fn(), &buf), record(|| a.flush(&buf)));
         assert_eq!(effect(a.persist_fn(), &buf), record(|| a.persist(&buf)));
+        assert_eq!(
+            effect(a.invalidate_fn(), &buf),
+            record(|| a.invalidate(&buf))
+        );
         assert_eq!(
             record(|| a.drainer().drain_fn()()),
             [Step::Fence(Drainer::new().fence())]
@@ -1040,11 +1072,49 @@ mod tests {
         }
     }
 
+    /// The free functions invalidate with the global selection, as its flusher does, and the
+    /// eviction they derive from the cell's word is the selection's.
+    #[test]
+    fn free_invalidate_executes_the_global_selections_eviction_between_fences() {
+        let buf = vec![5u8; 700];
+        let range = &buf[3..];
+        let sel = crate::selection();
+        let lines =
+            crate::lines::line_count(range.as_ptr().addr(), range.len(), sel.line_shift() as u32);
+        let want = fenced(sel.evict_write_back(), lines);
+        assert_eq!(record(|| crate::invalidate(range)), want);
+        assert_eq!(record(|| crate::flusher().invalidate(range)), want);
+        assert_eq!(effect(crate::get_invalidate_fn(), range), want);
+        let word: &[u64] = &[7, 8];
+        let value_lines =
+            crate::lines::line_count(word.as_ptr().addr(), 16, sel.line_shift() as u32);
+        assert_eq!(
+            record(|| crate::invalidate_value(word)),
+            fenced(sel.evict_write_back(), value_lines)
+        );
+        let p = core::ptr::without_provenance::<u8>(0x10);
+        // SAFETY: len == 0, so no byte needs to be readable.
+        let empty = record(|| unsafe { crate::invalidate_raw(p, 0) });
+        assert_eq!(empty, [Step::Fence(crate::arch::INVALIDATE); 2]);
+        assert!(buf.iter().all(|&b| b == 5), "data reads back unchanged");
+    }
+
     #[test]
     fn every_line_size_pointer_walks_its_own_line_size() {
         let buf = vec![0u8; 4096 + 7];
-        let best = Selection::new(&Cpu::detect(), Config::new()).best_write_back();
+        let sel = Selection::new(&Cpu::detect(), Config::new());
+        let (best, evict) = (sel.best_write_back(), sel.evict_write_back());
         for shift in 4..=11u8 {
+            let lines = crate::lines::line_count(buf.as_ptr().addr() + 3, 4096, shift as u32);
+            let g = fns::invalidate(evict, shift);
+            // SAFETY: `buf` is readable; the host's own eviction.
+            let steps = record(|| unsafe { g(buf.as_ptr().wrapping_add(3), 4096) });
+            assert_eq!(
+                steps,
+                fenced(evict, lines),
+                "invalidate, line size {}",
+                1 << shift
+            );
             let f = fns::lines(best, shift);
             // SAFETY: `buf` is readable; the host's own best write-back.
             let steps = record(|| unsafe { f(buf.as_ptr().wrapping_add(3), 4096) });
@@ -1065,6 +1135,20 @@ mod tests {
         let f = flusher(Config::new());
         let text = std::format!("{f}");
         assert!(text.contains(f.flush_write_back().mnemonic()), "{text}");
+        let invalidate = std::format!(
+            "; invalidate: {} between two {};",
+            f.evict_write_back(),
+            crate::arch::INVALIDATE
+        );
+        if f.evict_write_back() != WriteBack::None {
+            assert!(text.contains(&invalidate), "{text}");
+        }
+        // SAFETY: a selection for this target with nothing to execute.
+        let none = unsafe { Flusher::new_unchecked(&Selection::new(&Cpu::NONE, Config::new())) };
+        assert!(
+            std::format!("{none}").contains("only (NOTHING IS EVICTED)"),
+            "{none}"
+        );
     }
 
     #[test]

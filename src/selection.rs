@@ -1547,16 +1547,40 @@ mod tests {
         use Features as F;
         let everything = cpu(F::all(), 64);
         let picks = [
-            (Arch::AArch64, WriteBack::DcCvap, WriteBack::DcCvadp),
-            (Arch::PowerPc64, WriteBack::Dcbstps, WriteBack::Dcbstps),
-            (Arch::RiscV64, WriteBack::CboClean, WriteBack::CboClean),
-            (Arch::X86_64, WriteBack::Clwb, WriteBack::Clwb),
+            (
+                Arch::AArch64,
+                WriteBack::DcCvap,
+                WriteBack::DcCvadp,
+                WriteBack::DcCivac,
+            ),
+            (
+                Arch::PowerPc64,
+                WriteBack::Dcbstps,
+                WriteBack::Dcbstps,
+                WriteBack::Dcbf,
+            ),
+            (
+                Arch::RiscV64,
+                WriteBack::CboClean,
+                WriteBack::CboClean,
+                WriteBack::CboFlush,
+            ),
+            (
+                Arch::X86_64,
+                WriteBack::Clwb,
+                WriteBack::Clwb,
+                WriteBack::ClflushOpt,
+            ),
         ];
-        for (arch, flush, deep) in picks {
+        for (arch, flush, deep, evict) in picks {
             let sel = Selection::for_arch(arch, &everything, Config::new());
             assert_eq!(
-                (sel.flush_write_back(), sel.deep_flush_write_back()),
-                (flush, deep),
+                (
+                    sel.flush_write_back(),
+                    sel.deep_flush_write_back(),
+                    sel.evict_write_back()
+                ),
+                (flush, deep, evict),
                 "{arch:?}"
             );
             assert_eq!(sel.cpu().features, arch.features(), "{arch:?}");
@@ -1564,8 +1588,203 @@ mod tests {
             let foreign = cpu(F::all().difference(arch.features()), 64);
             let sel = Selection::for_arch(arch, &foreign, Config::new());
             assert_eq!(sel.flush_write_back(), WriteBack::None, "{arch:?}");
+            assert_eq!(sel.evict_write_back(), WriteBack::None, "{arch:?}");
             assert!(sel.cpu().features.is_empty());
         }
+    }
+
+    /// What invalidate evicts with, per architecture, feature set and mask: x86 CLFLUSHOPT, else
+    /// CLFLUSH, never CLWB; AArch64 DC CIVAC wherever DC CVAC is; POWER dcbf; RISC-V cbo.flush.
+    /// The same at byte granularity, and the invalidation fence is the same on every CPU.
+    #[test]
+    fn evict_table_per_architecture_feature_set_and_mask() {
+        use Features as F;
+        use WriteBack::{CboFlush, Clflush, ClflushOpt, DcCivac, Dcbf, None as No};
+        let x86_all = F::CLWB | F::CLFLUSHOPT | F::CLFLUSH;
+        let x86_masks = [
+            F::empty(),
+            F::CLWB,
+            F::CLFLUSHOPT,
+            F::CLWB | F::CLFLUSHOPT,
+            F::CLFLUSH,
+            x86_all,
+        ];
+        let arm_masks = [F::empty(), F::DC_CVAP | F::DC_CVADP, F::DC_CVAC];
+        // (arch, features, masks, the eviction under each mask)
+        let table: [(Arch, Features, &[Features], &[WriteBack]); 10] = [
+            (
+                Arch::X86_64,
+                F::CLFLUSH,
+                &x86_masks,
+                &[Clflush, Clflush, Clflush, Clflush, No, No],
+            ),
+            (
+                Arch::X86_64,
+                F::CLFLUSH | F::CLFLUSHOPT,
+                &x86_masks,
+                &[ClflushOpt, ClflushOpt, Clflush, Clflush, ClflushOpt, No],
+            ),
+            (
+                Arch::X86_64,
+                x86_all,
+                &x86_masks,
+                &[ClflushOpt, ClflushOpt, Clflush, Clflush, ClflushOpt, No],
+            ),
+            // CLWB without CLFLUSHOPT (Skylake-Server-v2 in QEMU): CLFLUSH, never CLWB.
+            (
+                Arch::X86_64,
+                F::CLFLUSH | F::CLWB,
+                &x86_masks,
+                &[Clflush, Clflush, Clflush, Clflush, No, No],
+            ),
+            (Arch::X86_64, F::CLWB, &x86_masks, &[No, No, No, No, No, No]),
+            (
+                Arch::AArch64,
+                F::DC_CVAC,
+                &arm_masks,
+                &[DcCivac, DcCivac, No],
+            ),
+            (
+                Arch::AArch64,
+                F::DC_CVAC | F::DC_CVAP | F::DC_CVADP,
+                &arm_masks,
+                &[DcCivac, DcCivac, No],
+            ),
+            (
+                Arch::PowerPc64,
+                F::DCBF | F::POWER_ISA_3_1,
+                &[F::empty(), F::POWER_ISA_3_1, F::DCBF],
+                &[Dcbf, Dcbf, No],
+            ),
+            (
+                Arch::RiscV64,
+                F::ZICBOM,
+                &[F::empty(), F::ZICBOM],
+                &[CboFlush, No],
+            ),
+            (Arch::RiscV64, F::empty(), &[F::empty()], &[No]),
+        ];
+        let mut checked = 0;
+        for (arch, features, masks, evictions) in table {
+            assert_eq!(masks.len(), evictions.len());
+            for (&mask, &want) in masks.iter().zip(evictions) {
+                for granularity in [Granularity::CacheLine, Granularity::Byte] {
+                    let config = Config::new().disable(mask).with_granularity(granularity);
+                    let sel = Selection::for_arch(arch, &cpu(features, 64), config);
+                    assert_eq!(
+                        sel.evict_write_back(),
+                        want,
+                        "{arch:?} {features:?} - {mask:?} at {granularity:?}"
+                    );
+                    assert_ne!(sel.evict_write_back(), WriteBack::Clwb);
+                    let fence = if arch == Arch::X86_64 {
+                        Fence::Mfence
+                    } else {
+                        arch.drain_fence()
+                    };
+                    assert_eq!(sel.invalidate_fence(), fence);
+                    checked += 1;
+                }
+            }
+        }
+        assert_eq!(checked, 2 * (6 * 5 + 3 * 2 + 3 + 2 + 1));
+        assert_eq!(
+            Selection::for_arch(Arch::Other, &cpu(F::all(), 64), Config::new()).evict_write_back(),
+            No
+        );
+        assert_eq!(Arch::Other.invalidate_fence(), Fence::SeqCst);
+    }
+
+    /// The `invalidate:` line and the candidates, in the words the scripts look for.
+    #[test]
+    fn display_explains_the_invalidation() {
+        use Features as F;
+        let line = |sel: &Selection| {
+            let text = sel.to_string();
+            text.lines()
+                .find(|l| l.starts_with("invalidate: "))
+                .unwrap_or_else(|| panic!("no invalidate line: {text}"))
+                .to_owned()
+        };
+        let x86 = cpu(F::CLWB | F::CLFLUSHOPT | F::CLFLUSH, 64);
+        let sel = Selection::for_arch(Arch::X86_64, &x86, Config::new());
+        assert_eq!(
+            line(&sel),
+            "invalidate: mfence, clflushopt per 64-byte line, mfence"
+        );
+        let text = sel.to_string();
+        assert!(text.contains("clwb        chosen "), "{text}");
+        assert!(text.contains("clflushopt  chosen for invalidate"), "{text}");
+        assert!(text.contains("clflush     available"), "{text}");
+        // Byte granularity evicts all the same.
+        let byte = Selection::for_arch(
+            Arch::X86_64,
+            &x86,
+            Config::new().with_granularity(Granularity::Byte),
+        );
+        assert_eq!(
+            line(&byte),
+            "invalidate: mfence, clflushopt per 64-byte line, mfence"
+        );
+        let no_opt = Selection::for_arch(Arch::X86_64, &x86, Config::new().disable(F::CLFLUSHOPT));
+        assert_eq!(
+            line(&no_opt),
+            "invalidate: mfence, clflush per 64-byte line, mfence"
+        );
+        let masked = Selection::for_arch(
+            Arch::X86_64,
+            &x86,
+            Config::new().disable(F::CLFLUSHOPT | F::CLFLUSH),
+        );
+        assert_eq!(
+            line(&masked),
+            "invalidate: mfence only, NOTHING IS EVICTED: every instruction this CPU has to \
+             write back and evict is disabled by configuration"
+        );
+        let arm = Selection::for_arch(
+            Arch::AArch64,
+            &cpu(F::DC_CVAC | F::DC_CVAP, 64),
+            Config::new(),
+        );
+        assert_eq!(
+            line(&arm),
+            "invalidate: dsb sy, dc civac per 64-byte line, dsb sy"
+        );
+        let text = arm.to_string();
+        assert!(
+            text.contains("dc civac    chosen for invalidate      (every ARMv8 CPU, as DC CVAC)"),
+            "{text}"
+        );
+        let power = Selection::for_arch(
+            Arch::PowerPc64,
+            &crate::features::powerpc64::ASSUMED,
+            Config::new(),
+        );
+        assert_eq!(
+            line(&power),
+            "invalidate: phwsync, dcbf per 128-byte line, phwsync"
+        );
+        let riscv = Selection::for_arch(
+            Arch::RiscV64,
+            &crate::features::riscv64::zicbom(Some(64)),
+            Config::new(),
+        );
+        assert_eq!(
+            line(&riscv),
+            "invalidate: fence iorw,iorw, cbo.flush per 64-byte line, fence iorw,iorw"
+        );
+        assert!(
+            riscv
+                .to_string()
+                .contains("cbo.flush   chosen for invalidate")
+        );
+        let none = Selection::for_arch(Arch::RiscV64, &Cpu::NONE, Config::new());
+        assert_eq!(
+            line(&none),
+            "invalidate: fence iorw,iorw only, NOTHING IS EVICTED: no instruction to write back \
+             and evict is available to this crate here"
+        );
+        assert!(none.to_string().contains("cbo.flush   absent"));
     }
 
     #[test]
