@@ -517,7 +517,7 @@ impl Evict for Flusher {
     #[inline]
     unsafe fn evict_raw(&self, addr: *const u8, len: usize) {
         // SAFETY: the constructor's contract (instruction supported) and the caller's (mapped).
-        unsafe { arch::write_back_range(self.evict_kind, addr, len, self.line_shift) }
+        unsafe { arch::evict_range(self.evict_kind, addr, len, self.line_shift) }
     }
 }
 

@@ -147,9 +147,10 @@ impl Arch {
         }
     }
 
-    /// Write-back instructions for `deep_flush`, deepest first.
+    /// Write-back instructions for `deep_flush`, deepest first (with those of `flush`: every
+    /// write-back the flush paths execute).
     #[inline]
-    const fn deep_write_backs(self) -> &'static [WriteBack] {
+    pub(crate) const fn deep_write_backs(self) -> &'static [WriteBack] {
         match self {
             Arch::AArch64 => &[WriteBack::DcCvadp, WriteBack::DcCvap, WriteBack::DcCvac],
             other => other.write_backs(),

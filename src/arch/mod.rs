@@ -310,8 +310,23 @@ pub(crate) fn detect() -> Cpu {
     native::detect()
 }
 
-/// Writes back every line of `1 << shift` bytes that overlaps `[addr, addr + len)` with `kind`.
-/// Kinds that do not belong to this target (never selected here) do nothing.
+/// The walk of `[addr, addr + len)` in lines of `1 << shift` bytes with one instruction per
+/// line, recorded as `kind` in unit tests.
+macro_rules! walk {
+    ($instruction:path, $kind:expr, $addr:expr, $len:expr, $shift:expr) => {
+        for_each_line($addr, $len, $shift as u32, |line| {
+            #[cfg(test)]
+            trace::line($kind);
+            // SAFETY: the caller's contract: the CPU supports the instruction and the range is
+            // mapped, so every line overlapping it is too (lines never cross pages).
+            unsafe { $instruction(line) }
+        })
+    };
+}
+
+/// Writes back every line of `1 << shift` bytes that overlaps `[addr, addr + len)` with `kind`,
+/// a write-back for flush or deep flush. Other kinds (evictions, and those of other targets,
+/// never selected for flushing here) do nothing.
 ///
 /// # Safety
 ///
@@ -319,18 +334,6 @@ pub(crate) fn detect() -> Cpu {
 /// `shift` is in `4..=11`.
 #[inline(always)]
 pub(crate) unsafe fn write_back_range(kind: WriteBack, addr: *const u8, len: usize, shift: u8) {
-    /// The walk with one instruction per line.
-    macro_rules! walk {
-        ($instruction:path) => {
-            for_each_line(addr, len, shift as u32, |line| {
-                #[cfg(test)]
-                trace::line(kind);
-                // SAFETY: the caller's contract: the CPU supports `kind` and the range is
-                // mapped, so every line overlapping it is too (lines never cross pages).
-                unsafe { $instruction(line) }
-            })
-        };
-    }
     // Nothing to write back: decided before the dispatch on `kind`, so that an empty persist
     // costs one compare on top of its fence.
     if len == 0 {
@@ -338,27 +341,49 @@ pub(crate) unsafe fn write_back_range(kind: WriteBack, addr: *const u8, len: usi
     }
     match kind {
         #[cfg(target_arch = "x86_64")]
-        WriteBack::Clwb => walk!(x86_64::clwb),
+        WriteBack::Clwb => walk!(x86_64::clwb, kind, addr, len, shift),
         #[cfg(target_arch = "x86_64")]
-        WriteBack::ClflushOpt => walk!(x86_64::clflushopt),
+        WriteBack::ClflushOpt => walk!(x86_64::clflushopt, kind, addr, len, shift),
         #[cfg(target_arch = "x86_64")]
-        WriteBack::Clflush => walk!(x86_64::clflush),
+        WriteBack::Clflush => walk!(x86_64::clflush, kind, addr, len, shift),
         #[cfg(target_arch = "aarch64")]
-        WriteBack::DcCvap => walk!(aarch64::dc_cvap),
+        WriteBack::DcCvap => walk!(aarch64::dc_cvap, kind, addr, len, shift),
         #[cfg(target_arch = "aarch64")]
-        WriteBack::DcCvadp => walk!(aarch64::dc_cvadp),
+        WriteBack::DcCvadp => walk!(aarch64::dc_cvadp, kind, addr, len, shift),
         #[cfg(target_arch = "aarch64")]
-        WriteBack::DcCvac => walk!(aarch64::dc_cvac),
+        WriteBack::DcCvac => walk!(aarch64::dc_cvac, kind, addr, len, shift),
         #[cfg(target_arch = "powerpc64")]
-        WriteBack::Dcbstps => walk!(powerpc64::dcbstps),
+        WriteBack::Dcbstps => walk!(powerpc64::dcbstps, kind, addr, len, shift),
         #[cfg(target_arch = "riscv64")]
-        WriteBack::CboClean => walk!(riscv64::cbo_clean),
+        WriteBack::CboClean => walk!(riscv64::cbo_clean, kind, addr, len, shift),
+        _ => {}
+    }
+}
+
+/// Writes back and evicts every line of `1 << shift` bytes that overlaps `[addr, addr + len)`
+/// with `kind`, an eviction (x86 CLFLUSHOPT or CLFLUSH, AArch64 DC CIVAC, POWER dcbf, RISC-V
+/// cbo.flush). Other kinds do nothing: no invalidation can execute CLWB, which may keep the
+/// line, nor a clean that keeps it.
+///
+/// # Safety
+///
+/// As for [`write_back_range`].
+#[inline(always)]
+pub(crate) unsafe fn evict_range(kind: WriteBack, addr: *const u8, len: usize, shift: u8) {
+    if len == 0 {
+        return;
+    }
+    match kind {
+        #[cfg(target_arch = "x86_64")]
+        WriteBack::ClflushOpt => walk!(x86_64::clflushopt, kind, addr, len, shift),
+        #[cfg(target_arch = "x86_64")]
+        WriteBack::Clflush => walk!(x86_64::clflush, kind, addr, len, shift),
         #[cfg(target_arch = "aarch64")]
-        WriteBack::DcCivac => walk!(aarch64::dc_civac),
+        WriteBack::DcCivac => walk!(aarch64::dc_civac, kind, addr, len, shift),
         #[cfg(target_arch = "powerpc64")]
-        WriteBack::Dcbf => walk!(powerpc64::dcbf),
+        WriteBack::Dcbf => walk!(powerpc64::dcbf, kind, addr, len, shift),
         #[cfg(target_arch = "riscv64")]
-        WriteBack::CboFlush => walk!(riscv64::cbo_flush),
+        WriteBack::CboFlush => walk!(riscv64::cbo_flush, kind, addr, len, shift),
         _ => {}
     }
 }
@@ -417,13 +442,12 @@ pub(crate) fn invalidate_fence() {
 ///
 /// # Safety
 ///
-/// As for [`write_back_range`]; `kind` is an instruction that writes back and evicts (or
-/// `None`).
+/// As for [`evict_range`].
 #[inline(always)]
 pub(crate) unsafe fn invalidate_range(kind: WriteBack, addr: *const u8, len: usize, shift: u8) {
     invalidate_fence();
     // SAFETY: the caller's contract.
-    unsafe { write_back_range(kind, addr, len, shift) };
+    unsafe { evict_range(kind, addr, len, shift) };
     invalidate_fence();
 }
 
