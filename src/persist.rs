@@ -566,7 +566,7 @@ impl fmt::Display for Flusher {
         write!(f, "; deep flush: {}; invalidate: ", self.deep_kind)?;
         match self.evict_kind {
             WriteBack::None => write!(f, "{} only (NOTHING IS EVICTED)", arch::INVALIDATE)?,
-            wb => write!(f, "{wb} between two {}", arch::INVALIDATE)?,
+            wb => write!(f, "{0}, {wb}, {0}", arch::INVALIDATE)?,
         }
         write!(f, "; drain: {}", arch::DRAIN)
     }
@@ -1136,7 +1136,7 @@ mod tests {
         let text = std::format!("{f}");
         assert!(text.contains(f.flush_write_back().mnemonic()), "{text}");
         let invalidate = std::format!(
-            "; invalidate: {} between two {};",
+            "; invalidate: {1}, {0}, {1};",
             f.evict_write_back(),
             crate::arch::INVALIDATE
         );
