@@ -369,7 +369,7 @@ disasm_powerpc64() {
     # The shipped encodings in the library built in the builds step ...
     rl=$(mktemp -d)
     (cd "$rl" && ar x "$TD/lib/powerpc64le-unknown-linux-gnu/release/libpmem_flush.rlib")
-    powerpc64le-linux-gnu-objdump -d "$rl"/*.o >"$d/ppc-lib"
+    powerpc64le-linux-gnu-objdump -d -C "$rl"/*.o >"$d/ppc-lib"
     rm -rf "$rl"
     n_dcbstps=$(grep -cE '7c c0 .. ac|ac .. c0 7c' "$d/ppc-lib" || true)
     n_phwsync=$(grep -cE 'ac 04 80 7c\s+phwsync' "$d/ppc-lib" || true)
@@ -389,7 +389,7 @@ disasm_powerpc64() {
     # Plain dcbf (which on POWER10 stops short of the persistence domain) only in invalidation
     # code: never on a flush path.
     local with_dcbf
-    with_dcbf=$(awk '/^[0-9a-f]+ <.*>:$/ { name = $0; next } /\sdcbf\s/ { print name }' "$d/ppc-lib" | sort -u)
+    with_dcbf=$(awk '/^[0-9a-f]+ <.*>:$/ { name = $0; next } /[ \t]dcbf[ \t]/ { print name }' "$d/ppc-lib" | sort -u)
     echo "  functions with plain dcbf:"
     sed 's/^/    /' <<<"$with_dcbf"
     if [ -n "$with_dcbf" ] && ! grep -vqE 'invalidate|evict|fenced_lines' <<<"$with_dcbf"; then
@@ -435,7 +435,7 @@ disasm_riscv64() {
     local probe n_flush n_clean flush_ok=1
     for probe in probe_cbo_flush probe_flusher_invalidate; do
         n_flush=0 n_clean=0
-        for w in $(body "$d/rv" "$probe" | awk '$2 ~ /^[0-9a-f]{8}$/ { print $2 }'); do
+        for w in $(body "$d/rv" "$probe" | awk 'length($2) == 8 && $2 ~ /^[0-9a-f]+$/ { print $2 }'); do
             (((16#$w & 0xfff07fff) == 0x0020200f)) && n_flush=$((n_flush + 1))
             (((16#$w & 0xfff07fff) == 0x0010200f)) && n_clean=$((n_clean + 1))
         done

@@ -320,11 +320,15 @@ mod powerpc64 {
 
     /// # Safety
     /// The range is mapped.
+    ///
+    /// 64-byte steps (half a POWER block: safe, it only repeats work), so that in the emulator
+    /// build, where `probe_dcbstps` emits the same `dcbf`, the two are not identical functions
+    /// that the compiler merges into one symbol the disassembly check cannot find.
     #[unsafe(no_mangle)]
     #[inline(never)]
     pub unsafe fn probe_dcbf(p: *const u8, len: usize) {
         // SAFETY: every 64-bit POWER CPU has dcbf; the caller's contract.
-        unsafe { Dcbf::new_unchecked(128).evict_raw(p, len) }
+        unsafe { Dcbf::new_unchecked(64).evict_raw(p, len) }
     }
 
     #[test]
