@@ -9,10 +9,11 @@ use crate::features::Features;
 /// line, so the next load reads it from memory: the eviction of an invalidation.
 ///
 /// Ordering: it executes in program order with loads and stores to the same line (of the
-/// minimum size, CTR_EL0.DminLine) in Normal write-back or write-through memory, so this CPU's
-/// own earlier stores to the line are cleaned; with accesses to other lines, or to Device or
-/// Non-cacheable memory, it may execute in any order unless a DMB or DSB lies between; and it
-/// is complete only after a DSB. So an invalidation is `DSB SY`, the DC CIVACs, `DSB SY`
+/// minimum size, CTR_EL0.DminLine) in Normal write-back or write-through memory with the same
+/// cacheability, so this CPU's own earlier stores to the line are cleaned; with accesses to
+/// Device or Non-cacheable memory it may execute in any order unless a DMB or DSB lies between,
+/// and with accesses to other lines only a barrier orders it (the Arm ARM's own example puts a
+/// DMB between a DC CVAC and a store elsewhere); and it is complete only after a DSB. So an invalidation is `DSB SY`, the DC CIVACs, `DSB SY`
 /// ([`dsb_sy`](super::dsb_sy)): the first orders them after the accesses that decided to
 /// invalidate (the load of a completion flag, say), the second waits for them to complete
 /// before any later instruction, loads included, executes. Linux's `arch_invalidate_pmem`

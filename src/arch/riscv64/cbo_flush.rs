@@ -8,18 +8,20 @@ use crate::features::Features;
 /// invalidates it in every cache, so the next load reads it from memory: the eviction of an
 /// invalidation.
 ///
-/// Ordering: for memory ordering the flush behaves as a store to the block (so it is ordered
-/// after this hart's earlier stores to the block), and for `FENCE` it belongs to the W or the O
-/// class, depending on the physical memory attributes of the block. Under RVWMO nothing else
-/// orders it: not with earlier loads or with accesses to other blocks, nor later loads after
-/// it. So an invalidation is `FENCE iorw,iorw` ([`fence_iorw`](super::fence_iorw)), the
-/// `cbo.flush`es, `FENCE iorw,iorw`: the first orders them after every earlier access (the load
-/// that decided to invalidate, say), the second orders them before every later access, loads
-/// (R, I) included.
+/// Ordering: in RVWMO's preserved program order the flush behaves as a store, with one more
+/// rule: it precedes later loads of overlapping addresses. So it is ordered after this hart's
+/// earlier loads and stores of the block and before its later loads of the block; with accesses
+/// to other addresses only a `FENCE` orders it, in which it belongs to the W or the O class,
+/// depending on the physical memory attributes of the block. So an invalidation is
+/// `FENCE iorw,iorw` ([`fence_iorw`](super::fence_iorw)), the `cbo.flush`es,
+/// `FENCE iorw,iorw`: the first orders them after every earlier access (the load of a completion
+/// flag, say, which is at another address), the second before every later access, to other
+/// addresses and I/O included.
 ///
-/// Manual: RISC-V CMO extensions 1.0, "Zicbom", "Memory Ordering" and "cbo.flush"; RISC-V
-/// Unprivileged ISA, "RVWMO Memory Consistency Model" and "FENCE". No register reports the
-/// extension. Encoding `0x0020_200F | rs1 << 15`. Below M-mode it also needs menvcfg.CBCFE (and
+/// Manual: RISC-V CMO extensions 1.0 ("Base Cache Management Operation ISA Extensions" in the
+/// Unprivileged ISA), "Cache-Block Management Instructions", "Memory Ordering: Preserved
+/// Program Order" and "cbo.flush"; "RVWMO Memory Consistency Model" and "FENCE". No register
+/// reports the extension. Encoding `0x0020_200F | rs1 << 15`. Below M-mode it also needs menvcfg.CBCFE (and
 /// senvcfg.CBCFE for U-mode) set, as `cbo.clean` does, or it raises an illegal-instruction
 /// exception.
 ///
