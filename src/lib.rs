@@ -568,10 +568,13 @@ pub fn init() -> Selection {
 /// A configuration always wins over a first use racing it: the detection of that first use
 /// never overwrites it. Values obtained earlier keep the selection they were made from:
 /// [`Flusher`]s, and the pointers from [`get_flush_fn`], [`get_persist_fn`],
-/// [`get_deep_flush_fn`] and [`get_invalidate_fn`]. The free functions, and the pointers from [`get_memmove_fn`],
-/// [`get_memcpy_fn`] and [`get_memset_fn`] (which are free functions), follow the new one.
+/// [`get_deep_flush_fn`] and [`get_invalidate_fn`]. The free functions, and the pointers from
+/// [`get_memmove_fn`], [`get_memcpy_fn`] and [`get_memset_fn`] (which are free functions),
+/// follow the new one.
 ///
-/// ```
+/// ```standalone_crate
+/// // (A process of its own: doc tests share one otherwise, and this changes the global
+/// // selection the others read.)
 /// use pmem_flush::{Config, Granularity};
 /// pmem_flush::configure(Config::new().with_granularity(Granularity::Byte));
 /// assert_eq!(pmem_flush::selection().config().granularity(), Granularity::Byte);
@@ -590,7 +593,8 @@ pub fn configure(config: Config) {
 /// As for [`Flusher::new_unchecked`]: the selection is for this target and every CPU that will
 /// flush supports its instructions and has lines no smaller than its line size.
 ///
-/// ```
+/// ```standalone_crate
+/// // (A process of its own, as for `configure`.)
 /// use pmem_flush::{Config, Selection};
 /// let detected = Selection::detect(Config::new());
 /// // SAFETY: detected on this CPU.
