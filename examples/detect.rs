@@ -9,7 +9,9 @@
 //! lines.
 
 use pmem_flush::prelude::*;
-use pmem_flush::{Config, Cpu, Features, Flusher, Granularity, MemFlags, NonTemporal, NotDurable};
+use pmem_flush::{
+    Config, Cpu, Features, Flusher, Granularity, MemFlags, NonTemporal, NotDurable, WriteBack,
+};
 
 fn main() {
     let mut failures = 0;
@@ -117,6 +119,48 @@ fn main() {
         intact(&buf),
     );
 
+    // Invalidation: what was written just before reads back unchanged after, through the free
+    // functions, the kept and fresh flushers, the pointer, and at byte granularity (which
+    // evicts too); then the concrete evicting type of this architecture between its fences.
+    for (offset, len) in [(0, 8192), (1, 63), (63, 2), (100, 1), (4000, 159)] {
+        buf[offset..offset + len]
+            .iter_mut()
+            .for_each(|b| *b = b.wrapping_add(1));
+        pmem_flush::invalidate(&buf[offset..offset + len]);
+        let ok = buf[offset..offset + len]
+            .iter()
+            .enumerate()
+            .all(|(i, b)| *b == pattern(offset + i).wrapping_add(1));
+        buf[offset..offset + len]
+            .iter_mut()
+            .for_each(|b| *b = b.wrapping_sub(1));
+        check(
+            &format!("invalidate {len} bytes at {offset}: written data intact"),
+            ok,
+        );
+    }
+    kept.invalidate(&buf);
+    fresh.invalidate(&buf[5..]);
+    byte.invalidate(&buf);
+    pmem_flush::invalidate_value(&buf[..]);
+    // SAFETY: `buf` is readable for its whole length; len == 0 needs nothing.
+    unsafe {
+        pmem_flush::get_invalidate_fn()(buf.as_ptr(), buf.len());
+        pmem_flush::invalidate_raw(buf.as_ptr().add(9), 0);
+    }
+    check(
+        &format!(
+            "invalidate: {1}, {0}, {1}",
+            selection.evict_write_back(),
+            selection.invalidate_fence()
+        ),
+        intact(&buf),
+    );
+    if selection.evict_write_back() != WriteBack::None {
+        println!("executed: {}", selection.evict_write_back());
+    }
+    println!("executed: {}", selection.invalidate_fence());
+
     #[cfg(target_arch = "x86_64")]
     {
         use pmem_flush::arch::x86_64::{Clflush, ClflushOpt, Clwb};
@@ -141,6 +185,29 @@ fn main() {
         for insn in ran {
             println!("executed: {insn}");
         }
+
+        use pmem_flush::arch::x86_64::mfence;
+        let mut evicted = Vec::new();
+        if let Some(e) = ClflushOpt::new() {
+            mfence();
+            e.evict(&buf);
+            mfence();
+            evicted.push("clflushopt");
+        }
+        if let Some(e) = Clflush::new() {
+            mfence();
+            e.evict(&buf);
+            mfence();
+            evicted.push("clflush");
+        }
+        check(
+            &format!("evicting types between MFENCEs: {}", evicted.join(", ")),
+            intact(&buf),
+        );
+        for insn in evicted {
+            println!("executed: {insn}");
+        }
+        println!("executed: mfence");
     }
 
     #[cfg(target_arch = "aarch64")]
@@ -159,6 +226,11 @@ fn main() {
             f.flush(&buf);
             ran.push("dc cvac");
         }
+        if let Some(e) = pmem_flush::arch::aarch64::DcCivac::new() {
+            pmem_flush::arch::aarch64::dsb_sy();
+            e.evict(&buf);
+            ran.push("dc civac");
+        }
         pmem_flush::drain();
         check(
             &format!("concrete types this CPU has: {}", ran.join(", ")),
@@ -167,6 +239,16 @@ fn main() {
         for insn in ran {
             println!("executed: {insn}");
         }
+    }
+
+    #[cfg(target_arch = "powerpc64")]
+    if let Some(e) = pmem_flush::arch::powerpc64::Dcbf::new() {
+        use pmem_flush::arch::powerpc64::phwsync;
+        phwsync();
+        e.evict(&buf);
+        phwsync();
+        check("concrete type: dcbf between two phwsync", intact(&buf));
+        println!("executed: dcbf");
     }
 
     #[cfg(target_arch = "powerpc64")]

@@ -12,10 +12,12 @@
 #           execute at EL0), powerpc64le (power10, power9, power8: phwsync executes) and
 #           riscv64 (rv64 with Zicbom: cbo.clean executes); `detect --features std` on a sweep
 #           of CPU models against a table of expected choices and line sizes;
-#   disasm  the cross-built code holds each backend's instructions (and what no QEMU runs);
+#   disasm  the cross-built code holds each backend's instructions (and what no QEMU runs), and
+#           the invalidation's evictions only where invalidation uses them;
 #   bare    examples/aarch64-bare at EL1 under qemu-system-aarch64 10 -machine virt, five models;
 #   riscv   examples/riscv-bare in M-mode under qemu-system-riscv64 10 -machine virt -bios none,
-#           with Zicbom, without it, and the negative control (Zicbom forced where absent: trap);
+#           with Zicbom, without it, and the negative controls (Zicbom forced where absent: the
+#           first cbo.clean traps; with an invalidation first, the first cbo.flush traps);
 #   uefi    examples/x86_64-uefi at CPL 0 under qemu-system-x86_64 + OVMF, nine CPU models and
 #           the negative control (CLWB forced on Broadwell: #UD); also built for the target with
 #           SSE (examples/x86_64-uefi/x86_64-unknown-uefi-sse.json) and run on three models.
@@ -219,6 +221,16 @@ detect_sweep() {
         [ "$deep" = - ] || grep -q "^deep flush: $deep per $line-byte line" <<<"$out" ||
             { run_fail "$id" "expected deep flush: $deep per $line-byte line"; fail "$id: deep flush"; }
         grep -q '^ok$' <<<"$out" || { run_fail "$id" "self-check"; fail "$id: self-check"; }
+        # What invalidate executes: the eviction of this architecture between its fences (none
+        # on RISC-V, where the sweep passes no Zicbom facts).
+        local inval
+        case $arch in
+        aarch64) inval="dsb sy, dc civac per $line-byte line, dsb sy" ;;
+        powerpc64) inval="phwsync, dcbf per $line-byte line, phwsync" ;;
+        *) inval="fence iorw,iorw only, NOTHING IS EVICTED" ;;
+        esac
+        grep -q "^invalidate: $inval" <<<"$out" ||
+            { run_fail "$id" "expected invalidate: $inval"; fail "$id: invalidate"; }
         echo "    -cpu $cpu: $(grep -E '^flush:' <<<"$out" | tr -s ' ' | cut -c1-40); $(grep -E '^deep flush:' <<<"$out" | cut -d, -f1); executed: $(run_executed "$id")"
     done
 }
@@ -301,9 +313,12 @@ disasm_aarch64() {
     expect_in "$d/a64" aarch64 probe_dc_cvac 'dc\s+cvac' '!dc\s+cvap' '!dsb' && echo "checked: dc cvac"
     expect_in "$d/a64" aarch64 probe_dc_cvap 'dc\s+cvap' '!dc\s+cvac' '!dsb' && echo "checked: dc cvap"
     expect_in "$d/a64" aarch64 probe_dc_cvadp 'dc\s+cvadp' '!dc\s+cvap,' '!dsb' && echo "checked: dc cvadp"
+    expect_in "$d/a64" aarch64 probe_dc_civac 'dc\s+civac' '!dc\s+cva' '!dsb' && echo "checked: dc civac"
     expect_in "$d/a64" aarch64 probe_dsb 'dsb\s+sy' && echo "checked: dsb sy"
     expect_in "$d/a64" aarch64 probe_free_drain 'dsb\s+sy'
-    expect_in "$d/a64" aarch64 probe_flusher 'dc\s+cvac' 'dc\s+cvap,' 'dc\s+cvadp'
+    expect_in "$d/a64" aarch64 probe_flusher 'dc\s+cvac' 'dc\s+cvap,' 'dc\s+cvadp' '!dc\s+civac'
+    # An invalidation evicts with DC CIVAC between DSB SYs, and never merely cleans.
+    expect_in "$d/a64" aarch64 probe_flusher_invalidate 'dc\s+civac' 'dsb\s+sy' '!dc\s+cva'
     rm -rf "$d"
     [ "$nfail" = "$before" ]
 }
@@ -333,7 +348,7 @@ disasm_x86_64() {
         objdump -d --no-show-raw-insn -M intel "$kx"/*.o >"$d/x86-host"
         rm -rf "$kx"
         local spec pat marker n
-        for spec in 'clwb\s:clwb' 'clflushopt\s:clflushopt' 'clflush\s:clflush' 'sfence:sfence' \
+        for spec in 'clwb\s:clwb' 'clflushopt\s:clflushopt' 'clflush\s:clflush' 'sfence:sfence' 'mfence:mfence' \
             'movnti\s:movnti' 'movntdq\s+XMMWORD:movntdq' 'vmovntdq\s+YMMWORD:vmovntdq ymm' \
             'vmovntdq\s+ZMMWORD:vmovntdq zmm' 'movdir64b\s:movdir64b'; do
             pat=${spec%%:*} marker=${spec#*:}
@@ -354,26 +369,42 @@ disasm_powerpc64() {
     # The shipped encodings in the library built in the builds step ...
     rl=$(mktemp -d)
     (cd "$rl" && ar x "$TD/lib/powerpc64le-unknown-linux-gnu/release/libpmem_flush.rlib")
-    powerpc64le-linux-gnu-objdump -d "$rl"/*.o >"$d/ppc-lib"
+    powerpc64le-linux-gnu-objdump -d -C "$rl"/*.o >"$d/ppc-lib"
     rm -rf "$rl"
     n_dcbstps=$(grep -cE '7c c0 .. ac|ac .. c0 7c' "$d/ppc-lib" || true)
     n_phwsync=$(grep -cE 'ac 04 80 7c\s+phwsync' "$d/ppc-lib" || true)
-    n_other=$(grep -cE '\s(dcbf|hwsync|sync|lwsync)\s' "$d/ppc-lib" || true)
-    echo "  powerpc64le library: dcbstps (dcbf L=6, 0x7cc0..ac) x$n_dcbstps, phwsync (0x7c8004ac) x$n_phwsync, other dcbf/sync forms x$n_other"
-    if [ "$n_dcbstps" -gt 0 ] && [ "$n_phwsync" -gt 0 ] && [ "$n_other" = 0 ]; then
+    # Plain dcbf (L=0, 0x7c0000ac | RB << 11) is invalidation's eviction, little-endian bytes
+    # "ac .. 00 7c".
+    n_dcbf=$(grep -cE 'ac .. 00 7c\s+dcbf\s' "$d/ppc-lib" || true)
+    n_other=$(grep -cE '\s(hwsync|sync|lwsync)\s' "$d/ppc-lib" || true)
+    echo "  powerpc64le library: dcbstps (dcbf L=6, 0x7cc0..ac) x$n_dcbstps, phwsync (0x7c8004ac) x$n_phwsync, dcbf (L=0, 0x7c00..ac) x$n_dcbf, other sync forms x$n_other"
+    if [ "$n_dcbstps" -gt 0 ] && [ "$n_phwsync" -gt 0 ] && [ "$n_dcbf" -gt 0 ] && [ "$n_other" = 0 ]; then
         grep -E 'dcbstps' "$d/ppc-lib" | head -1 | sed 's/^/    /'
+        grep -E '\sdcbf\s' "$d/ppc-lib" | head -1 | sed 's/^/    /'
         echo "checked: dcbstps"
         echo "checked: phwsync"
     else
         fail "powerpc64le library encodings"
+    fi
+    # Plain dcbf (which on POWER10 stops short of the persistence domain) only in invalidation
+    # code: never on a flush path.
+    local with_dcbf
+    with_dcbf=$(awk '/^[0-9a-f]+ <.*>:$/ { name = $0; next } /[ \t]dcbf[ \t]/ { print name }' "$d/ppc-lib" | sort -u)
+    echo "  functions with plain dcbf:"
+    sed 's/^/    /' <<<"$with_dcbf"
+    if [ -n "$with_dcbf" ] && ! grep -vqE 'invalidate|evict|fenced_lines' <<<"$with_dcbf"; then
+        echo "checked: dcbf"
+    else
+        fail "powerpc64le library: plain dcbf outside the invalidation code"
     fi
     # ... and the emulator build's forms in the probes of the user-mode test binary: dcbf in
     # place of dcbstps, the real phwsync.
     bin=$(arch_test_binary powerpc64le-unknown-linux-gnu "$TD/user")
     [ -n "$bin" ] || { fail "no powerpc64le test binary (run the user step first)"; return 1; }
     powerpc64le-linux-gnu-objdump -d "$bin" >"$d/ppc"
-    expect_in "$d/ppc" "powerpc64le (emulator build)" probe_dcbstps '\sdcbf\s' '!\sdcbstps\s' &&
-        echo "checked: dcbf"
+    expect_in "$d/ppc" "powerpc64le (emulator build)" probe_dcbstps '\sdcbf\s' '!\sdcbstps\s'
+    expect_in "$d/ppc" powerpc64le probe_dcbf 'ac .. 00 7c\s+dcbf\s' '!\sdcbstps\s' '!phwsync'
+    expect_in "$d/ppc" powerpc64le probe_flusher_invalidate 'ac .. 00 7c\s+dcbf\s' 'ac 04 80 7c\s+phwsync'
     expect_in "$d/ppc" "powerpc64le (emulator build)" probe_phwsync 'ac 04 80 7c\s+phwsync' '!\s(sync|hwsync)(\s|$)'
     rm -rf "$d"
     [ "$nfail" = "$before" ]
@@ -399,6 +430,23 @@ disasm_riscv64() {
     else
         fail "riscv64: probe_cbo_clean lacks cbo.clean"
     fi
+    # cbo.flush: 0x0020200f | rs1 << 15, in its probe and in the flusher's invalidation (with the
+    # fence around it), and never a cbo.clean in either.
+    local probe n_flush n_clean flush_ok=1
+    for probe in probe_cbo_flush probe_flusher_invalidate; do
+        n_flush=0 n_clean=0
+        for w in $(body "$d/rv" "$probe" | awk 'length($2) == 8 && $2 ~ /^[0-9a-f]+$/ { print $2 }'); do
+            (((16#$w & 0xfff07fff) == 0x0020200f)) && n_flush=$((n_flush + 1))
+            (((16#$w & 0xfff07fff) == 0x0010200f)) && n_clean=$((n_clean + 1))
+        done
+        echo "  riscv64 $probe: cbo.flush x$n_flush, cbo.clean x$n_clean"
+        if [ "$n_flush" = 0 ] || [ "$n_clean" != 0 ]; then
+            fail "riscv64: $probe should evict with cbo.flush only"
+            flush_ok=""
+        fi
+    done
+    [ -z "$flush_ok" ] || echo "checked: cbo.flush"
+    expect_in "$d/rv" riscv64 probe_flusher_invalidate '0ff0000f\s+fence'
     expect_in "$d/rv" riscv64 probe_fence '0ff0000f\s+fence' && echo "checked: fence iorw,iorw"
     expect_in "$d/rv" riscv64 probe_free_drain '0ff0000f\s+fence'
     rm -rf "$d"
@@ -432,7 +480,7 @@ bare() {
     fi
     local dump
     dump=$(aarch64-linux-gnu-objdump -d --no-show-raw-insn "$elf")
-    for insn in 'dc\s+cvac' 'dc\s+cvap,' 'dc\s+cvadp' 'dsb\s+sy' 'mrs\s+x[0-9]+, id_aa64isar1_el1' 'mrs\s+x[0-9]+, ctr_el0'; do
+    for insn in 'dc\s+cvac' 'dc\s+cvap,' 'dc\s+cvadp' 'dc\s+civac' 'dsb\s+sy' 'mrs\s+x[0-9]+, id_aa64isar1_el1' 'mrs\s+x[0-9]+, ctr_el0'; do
         echo "  image: $(grep -cE "$insn" <<<"$dump") x $insn"
         grep -qE "$insn" <<<"$dump" || fail "bare image lacks $insn"
     done
@@ -446,11 +494,15 @@ bare() {
             "$QB/qemu-system-aarch64" -machine virt -cpu "$model" -m 128M -nographic \
             -semihosting -kernel "$elf" || fail "-cpu $model: the image failed"
         out=$(cat "$RUNS/$id.log")
-        { grep -E '^(CurrentEL|ID_AA64|CTR_EL0|features:|flush:|deep flush:|drain:|note:|PANIC|finished)|concrete types this CPU has|FAILED' <<<"$out" || true; } | sed 's/^/  /'
+        { grep -E '^(CurrentEL|ID_AA64|CTR_EL0|features:|flush:|deep flush:|invalidate:|drain:|note:|PANIC|finished)|concrete types this CPU has|FAILED' <<<"$out" || true; } | sed 's/^/  /'
         grep -q "^flush:      $flush per 64-byte line" <<<"$out" ||
             { run_fail "$id" "expected flush $flush"; fail "-cpu $model did not flush with $flush"; }
         grep -q "^deep flush: $deep per 64-byte line, then dsb sy" <<<"$out" ||
             { run_fail "$id" "expected deep flush $deep"; fail "-cpu $model did not deep-flush with $deep"; }
+        grep -q "^invalidate: dsb sy, dc civac per 64-byte line, dsb sy" <<<"$out" ||
+            { run_fail "$id" "expected invalidate with dc civac"; fail "-cpu $model did not invalidate with dc civac"; }
+        grep -q "^executed: dc civac" <<<"$out" ||
+            { run_fail "$id" "dc civac did not run"; fail "-cpu $model: dc civac did not run"; }
         grep -q "^finished: ok" <<<"$out" || fail "-cpu $model did not finish"
         echo "  executed: $(run_executed "$id")"
     done
@@ -468,31 +520,39 @@ riscv() {
         fail "build examples/riscv-bare"
         return
     fi
-    local w n=0
+    local w n=0 nf=0
     for w in $(riscv64-linux-gnu-objdump -d "$elf" | awk 'length($2) == 8 && $2 ~ /^[0-9a-f]+$/ { print $2 }'); do
         (((16#$w & 0xfff07fff) == 0x0010200f)) && n=$((n + 1))
+        (((16#$w & 0xfff07fff) == 0x0020200f)) && nf=$((nf + 1))
     done
-    echo "  image: $n x cbo.clean"
+    echo "  image: $n x cbo.clean, $nf x cbo.flush"
     [ "$n" -gt 0 ] || fail "riscv image lacks cbo.clean"
+    [ "$nf" -gt 0 ] || fail "riscv image lacks cbo.flush"
     # id : -cpu : -append : expectation : what
     local spec id cpu append expect what out
     for spec in \
         "m-riscv64-zicbom|rv64,zicbom=true||pass|bare-metal image" \
         "m-riscv64-no-zicbom|rv64,zicbom=false||pass|bare-metal image, no Zicbom in the device tree" \
-        "m-riscv64-negative-control|rv64,zicbom=false|pmem-flush.cbom-block-size=64|fail:illegal instruction.*cbo\.clean|negative control: Zicbom forced on a hart without it"; do
+        "m-riscv64-negative-control|rv64,zicbom=false|pmem-flush.cbom-block-size=64|fail:illegal instruction.*cbo\.clean|negative control: Zicbom forced on a hart without it" \
+        "m-riscv64-negative-control-flush|rv64,zicbom=false|pmem-flush.cbom-block-size=64 pmem-flush.invalidate-first|fail:illegal instruction.*cbo\.flush|negative control: Zicbom forced on a hart without it, invalidation first"; do
         IFS='|' read -r id cpu append expect what <<<"$spec"
         echo "=== -cpu $cpu${append:+ -append $append}: expect $expect"
         run_env "$id" riscv64 kernel M-mode "$QV system" "$cpu" "$what" "$expect" 60 \
             "$QB/qemu-system-riscv64" -machine virt -cpu "$cpu" -m 128M -bios none -nographic \
             -kernel "$elf" ${append:+-append "$append"} || fail "$id"
         out=$(cat "$RUNS/$id.log")
-        { grep -E '^(device tree:|command line:|flush:|TRAP|PANIC|finished)|FAILED' <<<"$out" || true; } | sed 's/^/  /'
+        { grep -E '^(device tree:|command line:|flush:|invalidate:|TRAP|PANIC|finished)|FAILED' <<<"$out" || true; } | sed 's/^/  /'
         case $id in
         *-no-zicbom)
             grep -q '^flush:      nothing' <<<"$out" || { run_fail "$id" "expected no write-back"; fail "$id: chose a write-back"; }
+            grep -q '^invalidate: fence iorw,iorw only, NOTHING IS EVICTED' <<<"$out" ||
+                { run_fail "$id" "expected no eviction"; fail "$id: chose an eviction"; }
             ;;
         *-zicbom)
             grep -q '^executed: cbo.clean' <<<"$out" || { run_fail "$id" "cbo.clean did not run"; fail "$id: no cbo.clean"; }
+            grep -q '^invalidate: fence iorw,iorw, cbo.flush per 64-byte line, fence iorw,iorw' <<<"$out" ||
+                { run_fail "$id" "expected invalidate with cbo.flush"; fail "$id: invalidate"; }
+            grep -q '^executed: cbo.flush' <<<"$out" || { run_fail "$id" "cbo.flush did not run"; fail "$id: no cbo.flush"; }
             ;;
         esac
         [ -z "$(run_executed "$id")" ] || echo "  executed: $(run_executed "$id")"
@@ -550,10 +610,10 @@ uefi() {
         mkdir -p "$esp/EFI/BOOT"
         cp "$efi" "$esp/EFI/BOOT/BOOTX64.EFI"
         echo "  $variant image: $(objdump -d --no-show-raw-insn -M intel "$efi" |
-            grep -oE '\s(clwb|clflushopt|clflush|sfence|movnti|movntdq)\s' | sort | uniq -c | tr -s ' \n' ' ')"
+            grep -oE '\s(clwb|clflushopt|clflush|sfence|mfence|movnti|movntdq)\s' | sort | uniq -c | tr -s ' \n' ' ')"
     done
     # build : model : expected flush : the concrete write-backs it has : copies that must run
-    local spec variant model want has copies id out leaf1 leaf7 decoded insn expect what
+    local spec variant model want has copies id out leaf1 leaf7 decoded insn expect what evict
     for spec in "plain:qemu64:clflush:clflush:movnti" "plain:Broadwell:clflush:clflush:movnti" \
         "plain:EPYC:clflushopt:clflushopt clflush:movnti" \
         "plain:Denverton:clflushopt:clflushopt clflush:movnti" \
@@ -593,7 +653,7 @@ uefi() {
             -display none -serial stdio -device isa-debug-exit,iobase=0xf4,iosize=0x04 ||
             fail "$id"
         out=$(grep -v "TCG doesn't support" "$RUNS/$id.log" || true)
-        { grep -E '^(CPL|CPUID|features:|flush:|negative|EXCEPTION|PANIC|finished)|FAILED' <<<"$out" || true; } | sed 's/^/  /'
+        { grep -E '^(CPL|CPUID|features:|flush:|invalidate:|negative|EXCEPTION|PANIC|finished)|FAILED' <<<"$out" || true; } | sed 's/^/  /'
         [ "$want" = negative ] && continue
         leaf1=$(sed -nE 's/^CPUID\.1: +\[([0-9a-f]+), ([0-9a-f]+), ([0-9a-f]+), ([0-9a-f]+)\]/\4/p' <<<"$out")
         leaf7=$(sed -nE 's/^CPUID\.7\.0: +\[([0-9a-f]+), ([0-9a-f]+), ([0-9a-f]+), ([0-9a-f]+)\]/\2/p' <<<"$out")
@@ -602,8 +662,13 @@ uefi() {
             { run_fail "$id" "CPUID says $decoded, the table $want"; fail "$id: CPUID says $decoded"; }
         grep -q "^flush:      $want per 64-byte line" <<<"$out" ||
             { run_fail "$id" "expected flush $want"; fail "$id: did not flush with $want"; }
+        # The eviction CPUID says (CLFLUSHOPT, else CLFLUSH; never CLWB), between MFENCEs.
+        evict=clflush
+        ((16#${leaf7:-0} >> 23 & 1)) && evict=clflushopt
+        grep -q "^invalidate: mfence, $evict per 64-byte line, mfence" <<<"$out" ||
+            { run_fail "$id" "expected invalidate with $evict"; fail "$id: did not invalidate with $evict"; }
         grep -q "^CPL 0" <<<"$out" || { run_fail "$id" "not at CPL 0"; fail "$id: CPL"; }
-        for insn in $has $copies; do
+        for insn in $has $copies mfence; do
             grep -q "^executed: $insn$" <<<"$out" ||
                 { run_fail "$id" "$insn did not run"; fail "$id: $insn did not run"; }
         done

@@ -161,11 +161,15 @@ fi
 if [ "${1:-}" = --check ]; then
     status=0
     [ -z "$failed" ] || status=1
-    # What issue 9 requires to have executed (marker and the mode it must have executed in).
+    # What issues 9 and 13 require to have executed (marker and the mode it must have executed
+    # in).
     for need in "aarch64|dc cvap|user" "aarch64|dc cvadp|user" "aarch64|dc cvap|kernel" \
         "aarch64|dc cvadp|kernel" "powerpc64|phwsync|user" "riscv64|cbo.clean|user" \
         "riscv64|cbo.clean|kernel" "x86_64|clwb|kernel" "x86_64|clflushopt|kernel" \
-        "x86_64|clflush|kernel" "x86_64|clwb|user" "x86_64|clflushopt|user" "x86_64|clflush|user"; do
+        "x86_64|clflush|kernel" "x86_64|clwb|user" "x86_64|clflushopt|user" "x86_64|clflush|user" \
+        "x86_64|mfence|user" "x86_64|mfence|kernel" "aarch64|dc civac|user" \
+        "aarch64|dc civac|kernel" "powerpc64|dcbf|user" "riscv64|cbo.flush|user" \
+        "riscv64|cbo.flush|kernel"; do
         IFS='|' read -r a mk mode <<<"$need"
         ok=""
         while IFS=$'\t' read -r id kind m; do

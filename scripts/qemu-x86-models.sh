@@ -9,8 +9,9 @@
 #        Skylake-Server  CLWB                      -> clwb
 #   2. detect, with and without `std`, under every 64-bit CPU model the installed
 #      qemu-x86_64 knows: it must exit 0 (an instruction the model lacks would be SIGILL),
-#      choose the write-back that the model's CPUID says (decoded here, independently of the
-#      crate), and run no concrete write-back the model lacks;
+#      choose the write-back (and the eviction for invalidate) that the model's CPUID says
+#      (decoded here, independently of the crate), and run no concrete write-back the model
+#      lacks;
 #   3. detect, with and without `std`, on the host CPU itself (AVX-512 and MOVDIR64B copies
 #      execute only there: no QEMU emulates them).
 #
@@ -69,6 +70,14 @@ check_detect() {
         run_fail "$id" "CPUID says $BEST, detect chose $(sed -n 's/^flush: *//p' "$RUNS/$id.log")"
         fail "$id: chose other than $BEST"
     fi
+    # Invalidate evicts with CLFLUSHOPT, else CLFLUSH (never CLWB), between MFENCEs.
+    local inval="mfence only"
+    [[ " $has " != *" clflush "* ]] || inval="mfence, clflush per 64-byte line, mfence"
+    [[ " $has " != *" clflushopt "* ]] || inval="mfence, clflushopt per 64-byte line, mfence"
+    if ! grep -q "^invalidate: $inval" "$RUNS/$id.log"; then
+        run_fail "$id" "CPUID says invalidate: $inval"
+        fail "$id: invalidate other than $inval"
+    fi
     for insn in clwb clflushopt clflush; do
         if [[ " $has " != *" $insn "* ]] && grep -q "^executed: $insn$" "$RUNS/$id.log"; then
             run_fail "$id" "$insn ran on a model without it"
@@ -120,7 +129,7 @@ for pair in "qemu64 clflush" "EPYC clflushopt" "Skylake-Server clwb"; do
             qemu-x86_64-static -cpu "$1" "$ROOT/target-cross/x86/detect-$fx" || fail "$id"
         check_detect "$id"
         [ "$BEST" = "$2" ] || { run_fail "$id" "expected $2"; fail "$id: expected $2, CPUID says $BEST"; }
-        sed -n '/^flush:/p;/^copies:/p;/^cross-check/p' "$RUNS/$id.log" | sed 's/^/    /'
+        sed -n '/^flush:/p;/^invalidate:/p;/^copies:/p;/^cross-check/p' "$RUNS/$id.log" | sed 's/^/    /'
     done
 done
 

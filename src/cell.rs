@@ -122,6 +122,18 @@ impl Word {
         WriteBack::from_u8((self.0 >> Self::DEEP) as u8 & 0xf)
     }
 
+    /// What `invalidate` evicts with, per line: not packed (no bits are left below the
+    /// threshold, and the flush paths' compare must stay one compare), but derived from this
+    /// architecture's features minus the disabled ones, as the selection derives it. Only the
+    /// invalidate paths pay for it.
+    #[inline(always)]
+    pub(crate) const fn evict(self) -> WriteBack {
+        let features = ((self.0 >> Self::FEATURES) & 0x7f) as u32;
+        let disabled = ((self.0 >> Self::DISABLED) & 0x7f) as u32;
+        let usable = (features & !disabled) << Arch::HOST.feature_shift();
+        Arch::HOST.evict_write_back(Features::from_bits_truncate(usable))
+    }
+
     /// Whether `flush` (`deep`: `deep_flush`) executes `kind` on lines of `1 << shift` bytes:
     /// one masked compare of the word, no decoding.
     #[inline(always)]
@@ -349,7 +361,15 @@ mod tests {
         let host = Arch::HOST.features();
         let mut checked = 0;
         for features in subsets(host) {
-            for disabled in [Features::empty(), Features::CLWB, Features::DC_CVAP, host] {
+            // The last but one masks each architecture's evictions (what `Word::evict` derives).
+            let evictions = Features::CLFLUSHOPT | Features::DC_CVAC | Features::DCBF;
+            for disabled in [
+                Features::empty(),
+                Features::CLWB,
+                Features::DC_CVAP,
+                evictions | Features::ZICBOM,
+                host,
+            ] {
                 for (granularity, nt, threshold) in [
                     (Granularity::CacheLine, true, 256),
                     (Granularity::Byte, false, 0),
@@ -379,6 +399,7 @@ mod tests {
                             (sel.flush_write_back(), sel.deep_flush_write_back())
                         );
                         assert_eq!(1usize << word.shift(), sel.line_size());
+                        assert_eq!(word.evict(), sel.evict_write_back());
                         assert_eq!(word.non_temporal(), sel.non_temporal());
                         assert_eq!(word.nt_threshold(), threshold);
                         // The hot path's one-compare test agrees with the decoded fields.
@@ -402,7 +423,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(checked, (1 << host.iter().count()) * 64);
+        assert_eq!(checked, (1 << host.iter().count()) * 80);
     }
 
     #[test]

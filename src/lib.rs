@@ -11,6 +11,11 @@
 //!   stores (SFENCE; DSB SY; phwsync; FENCE iorw,iorw);
 //! - **persist** is flush then drain; **deep_flush** always writes back, even when CPU caches
 //!   are persistent, with the deepest write-back there is;
+//! - **invalidate** writes back and evicts the lines, between two fences that also order
+//!   loads, so that later loads read what a device or another agent wrote (Linux's
+//!   `arch_invalidate_pmem`, for kernels and drivers): x86-64 CLFLUSHOPT or CLFLUSH between
+//!   MFENCEs, AArch64 DC CIVAC, 64-bit POWER dcbf, RISC-V cbo.flush, each between the drain's
+//!   fence;
 //! - **persistent copies** ([`memcpy_persist`], [`memmove_persist`], [`memset_persist`] and
 //!   libpmem's flag forms) store and persist in one pass, with non-temporal stores where
 //!   libpmem would use them.
@@ -68,7 +73,7 @@
 //! [`features`] decodes raw register values into [`Cpu`] (pure, tested on any host);
 //! [`Selection`] picks instructions from a [`Cpu`] and a [`Config`] (pure) and explains itself
 //! in `Display`; [`Flusher`] executes a selection (and [`PageFlusher`] a page hook); the traits
-//! [`Flush`], [`Drain`] and [`Persist`] are what code is written against; the free functions use
+//! [`Flush`], [`Drain`], [`Persist`] and [`Evict`] are what code is written against; the free functions use
 //! one selection cached in a lock-free cell; [`arch`] holds one module per instruction.
 //!
 //! # Contracts
@@ -80,7 +85,10 @@
 //!   POWER, FENCE iorw,iorw on RISC-V, a sequentially consistent atomic fence elsewhere.
 //!   [`has_hw_drain`] is `false`.
 //! - Byte granularity (eADR): flush does nothing, drain still fences, deep flush still writes
-//!   back.
+//!   back, invalidate still evicts.
+//! - Invalidate is the invalidation fence (MFENCE on x86-64, the drain's fence elsewhere), the
+//!   evictions, the fence again; `len == 0` still fences. Data written before it reads back
+//!   unchanged after it.
 //! - Durability you can see: [`Selection::is_durable`] and [`Flusher::is_durable`] say whether
 //!   persist makes data durable; [`Flusher::new`] refuses a selection that would only fence
 //!   unless you accept it; `Display` says it first, in capitals.
@@ -170,7 +178,7 @@ pub use persist::{DrainFn, Drainer, FlushFn, Flusher, NotDurable, PersistFn};
 pub use selection::{Arch, Config, DEFAULT_NT_THRESHOLD, Fence, Granularity, Selection, WriteBack};
 #[cfg(all(feature = "std", not(all(docsrs, target_os = "none"))))]
 pub use std_support::{FeatureMismatch, cross_check};
-pub use traits::{Drain, Flush, InPlace, Persist};
+pub use traits::{Drain, Evict, Flush, InPlace, Persist};
 
 /// The traits whose methods every flusher has: `use pmem_flush::prelude::*;`.
 ///
@@ -180,9 +188,10 @@ pub use traits::{Drain, Flush, InPlace, Persist};
 /// f.flush(&[0u8; 64]); // Flush
 /// f.drain(); // Drain
 /// f.persist(&[0u8; 64]); // Persist
+/// f.evict(&[0u8; 64]); // Evict
 /// ```
 pub mod prelude {
-    pub use crate::traits::{Drain, Flush, Persist};
+    pub use crate::traits::{Drain, Evict, Flush, Persist};
 }
 
 /// Writes back every cache line that overlaps `buf` (libpmem's `pmem_flush`).
@@ -415,6 +424,58 @@ pub unsafe fn deep_flush_raw(addr: *const u8, len: usize) {
     unsafe { write_back_cached(true, true, addr, len) }
 }
 
+/// Invalidates `buf`: so that later loads read memory that a device or another agent wrote,
+/// not stale cache lines (Linux's `arch_invalidate_pmem`). See [`Flusher::invalidate_raw`] for
+/// what it executes on each architecture; this is the free functions' selection.
+///
+/// ```
+/// let dma_buffer = [0u8; 4096]; // written by a device, say, once it said it is done
+/// pmem_flush::invalidate(&dma_buffer);
+/// assert_eq!(dma_buffer[0], 0); // read from memory, not from a stale line
+/// ```
+#[inline]
+pub fn invalidate(buf: &[u8]) {
+    // SAFETY: a slice is readable for its whole length.
+    unsafe { invalidate_raw(buf.as_ptr(), buf.len()) }
+}
+
+/// Invalidates `value`'s bytes (see [`invalidate`] and [`flush_value`]).
+///
+/// ```
+/// use core::sync::atomic::{AtomicU64, Ordering};
+/// let completion = AtomicU64::new(0); // a status word a device writes, say
+/// pmem_flush::invalidate_value(&completion);
+/// assert_eq!(completion.load(Ordering::Relaxed), 0);
+/// ```
+#[inline]
+pub fn invalidate_value<T: InPlace + ?Sized>(value: &T) {
+    // SAFETY: a reference is readable for `size_of_val` bytes.
+    unsafe { invalidate_raw((value as *const T).cast(), core::mem::size_of_val(value)) }
+}
+
+/// Invalidates `[addr, addr + len)`: the invalidation fence, every line that overlaps the range
+/// written back and evicted, the fence again (see [`Flusher::invalidate_raw`]). `len == 0`
+/// evicts nothing and still fences.
+///
+/// # Safety
+///
+/// As for [`flush_raw`].
+///
+/// ```
+/// let data = [1u8; 100];
+/// // SAFETY: `data` is readable for its whole length.
+/// unsafe { pmem_flush::invalidate_raw(data.as_ptr(), data.len()) };
+/// ```
+// Out of line, as `flush_raw` is; the eviction is derived from the word's features here, so
+// the flush paths keep their one compare.
+pub unsafe fn invalidate_raw(addr: *const u8, len: usize) {
+    let word = GLOBAL.word();
+    // SAFETY: the cell holds this CPU's own selection (or one the caller vouched for in
+    // `configure_unchecked`), whose eviction this CPU has; the caller guarantees the range is
+    // mapped.
+    unsafe { arch::invalidate_range(word.evict(), addr, len, word.shift()) }
+}
+
 /// Commits: one failure-atomic 8-byte store of `value` into `word`, its write-back, and a
 /// drain (see [`Persist::commit`]). Persist what the word commits first.
 ///
@@ -506,11 +567,14 @@ pub fn init() -> Selection {
 ///
 /// A configuration always wins over a first use racing it: the detection of that first use
 /// never overwrites it. Values obtained earlier keep the selection they were made from:
-/// [`Flusher`]s, and the pointers from [`get_flush_fn`], [`get_persist_fn`] and
-/// [`get_deep_flush_fn`]. The free functions, and the pointers from [`get_memmove_fn`],
-/// [`get_memcpy_fn`] and [`get_memset_fn`] (which are free functions), follow the new one.
+/// [`Flusher`]s, and the pointers from [`get_flush_fn`], [`get_persist_fn`],
+/// [`get_deep_flush_fn`] and [`get_invalidate_fn`]. The free functions, and the pointers from
+/// [`get_memmove_fn`], [`get_memcpy_fn`] and [`get_memset_fn`] (which are free functions),
+/// follow the new one.
 ///
-/// ```
+/// ```standalone_crate
+/// // (A process of its own: doc tests share one otherwise, and this changes the global
+/// // selection the others read.)
 /// use pmem_flush::{Config, Granularity};
 /// pmem_flush::configure(Config::new().with_granularity(Granularity::Byte));
 /// assert_eq!(pmem_flush::selection().config().granularity(), Granularity::Byte);
@@ -529,7 +593,8 @@ pub fn configure(config: Config) {
 /// As for [`Flusher::new_unchecked`]: the selection is for this target and every CPU that will
 /// flush supports its instructions and has lines no smaller than its line size.
 ///
-/// ```
+/// ```standalone_crate
+/// // (A process of its own, as for `configure`.)
 /// use pmem_flush::{Config, Selection};
 /// let detected = Selection::detect(Config::new());
 /// // SAFETY: detected on this CPU.
@@ -591,6 +656,20 @@ pub fn get_drain_fn() -> DrainFn {
 #[must_use]
 pub fn get_deep_flush_fn() -> PersistFn {
     flusher().deep_flush_fn()
+}
+
+/// A plain function that does what [`invalidate_raw`] does with the current selection, with the
+/// instruction and line size fixed in it, as [`get_flush_fn`].
+///
+/// ```
+/// let invalidate = pmem_flush::get_invalidate_fn();
+/// let data = [0u8; 64];
+/// // SAFETY: `data` is readable for its whole length.
+/// unsafe { invalidate(data.as_ptr(), data.len()) };
+/// ```
+#[must_use]
+pub fn get_invalidate_fn() -> PersistFn {
+    flusher().invalidate_fn()
 }
 
 /// The README's examples, compiled and run as doctests.

@@ -6,7 +6,7 @@ use core::fmt;
 use crate::arch;
 use crate::mem::{self, MemFlags, NonTemporal, Plan, choose};
 use crate::selection::{Config, Fence, Granularity, Selection, WriteBack};
-use crate::traits::{Drain, Flush, Persist};
+use crate::traits::{Drain, Evict, Flush, Persist};
 
 /// libpmem2's `pmem2_flush_fn`: writes back a range. Call with the contract of
 /// [`Flush::flush_raw`].
@@ -42,8 +42,8 @@ pub type PersistFn = unsafe fn(addr: *const u8, len: usize);
 /// ```
 pub type DrainFn = fn();
 
-/// One selection, ready to use: flush, drain, persist, deep flush and libpmem's persistent
-/// copies, all from one detection.
+/// One selection, ready to use: flush, drain, persist, deep flush, libpmem's persistent
+/// copies and invalidation, all from one detection.
 ///
 /// `Copy`, twelve bytes, no allocation: keep it in a struct, pass it by value, share it between
 /// threads. Build one with [`Flusher::new`] (detects this CPU; refuses a selection that would
@@ -51,8 +51,8 @@ pub type DrainFn = fn();
 /// [`pmem_flush::flusher`](crate::flusher), or build one from a [`Selection`] you vouch for
 /// with [`Flusher::new_unchecked`].
 ///
-/// Its methods come from the traits in [`prelude`](crate::prelude): [`Flush`], [`Drain`] and
-/// [`Persist`]; the copies ([`Persist::memcpy_persist`] and the rest) use the selection's
+/// Its methods come from the traits in [`prelude`](crate::prelude): [`Flush`], [`Drain`],
+/// [`Persist`] and [`Evict`]; the copies ([`Persist::memcpy_persist`] and the rest) use the selection's
 /// stores: non-temporal where libpmem would, else ordinary stores with a write-back per line.
 ///
 /// ```
@@ -75,6 +75,7 @@ pub type DrainFn = fn();
 pub struct Flusher {
     flush_kind: WriteBack,
     deep_kind: WriteBack,
+    evict_kind: WriteBack,
     line_shift: u8,
     granularity: Granularity,
     nt: NonTemporal,
@@ -172,6 +173,7 @@ impl Flusher {
         Flusher {
             flush_kind: selection.flush_write_back(),
             deep_kind: selection.deep_flush_write_back(),
+            evict_kind: selection.evict_write_back(),
             line_shift: selection.line_shift(),
             granularity: selection.config().granularity(),
             nt: selection.non_temporal(),
@@ -185,6 +187,7 @@ impl Flusher {
         Flusher {
             flush_kind: word.flush(),
             deep_kind: word.deep(),
+            evict_kind: word.evict(),
             line_shift: word.shift(),
             granularity: word.granularity(),
             nt: word.non_temporal(),
@@ -204,6 +207,7 @@ impl Flusher {
         Flusher {
             flush_kind,
             deep_kind: flush_kind,
+            evict_kind: WriteBack::None,
             line_shift,
             granularity,
             nt,
@@ -257,6 +261,24 @@ impl Flusher {
     #[must_use]
     pub const fn deep_flush_write_back(&self) -> WriteBack {
         self.deep_kind
+    }
+
+    /// The instruction `invalidate` and [`Evict::evict`] execute per line, at every granularity
+    /// (see [`Selection::evict_write_back`]): x86 CLFLUSHOPT or CLFLUSH, never CLWB.
+    ///
+    /// ```
+    /// use pmem_flush::{Config, Flusher, Granularity, NotDurable, WriteBack};
+    /// let f = pmem_flush::flusher();
+    /// assert_ne!(f.evict_write_back(), WriteBack::Clwb);
+    /// // The CPU caches are persistent, but a stale line is stale all the same.
+    /// let eadr = Flusher::new(Config::new().with_granularity(Granularity::Byte))
+    ///     .unwrap_or_else(NotDurable::accept);
+    /// assert_eq!(eadr.evict_write_back(), f.evict_write_back());
+    /// ```
+    #[inline]
+    #[must_use]
+    pub const fn evict_write_back(&self) -> WriteBack {
+        self.evict_kind
     }
 
     /// The bytes each write-back covers.
@@ -374,6 +396,71 @@ impl Flusher {
         unsafe { self.deep_flush_raw(buf.as_ptr(), buf.len()) }
     }
 
+    /// Invalidates the range, so that later loads read memory rather than stale cache lines
+    /// (Linux's `arch_invalidate_pmem`): the invalidation fence, every line that overlaps the
+    /// range written back and evicted ([`Evict::evict_raw`]), the fence again. For memory a
+    /// device or another agent wrote behind the caches (DMA, poison clearing, memory handed over
+    /// between domains): call it once those writes are complete.
+    ///
+    /// - The fence is MFENCE on x86-64 (SFENCE, the drain, does not order later loads), `DSB SY`
+    ///   on AArch64, `phwsync` on 64-bit POWER, `FENCE iorw,iorw` on RISC-V
+    ///   ([`Selection::invalidate_fence`]). The one before orders the evictions after earlier
+    ///   accesses (the load of a completion flag, say); the one after orders later loads after
+    ///   the evictions. The instruction modules in [`arch`](crate::arch) give each
+    ///   architecture's rules and manuals.
+    /// - Dirty lines are written back before they are evicted: data this CPU wrote is never
+    ///   lost, and reads back unchanged. (Whether it is durable is flush's business: on POWER10
+    ///   the eviction's write-back stops at memory.)
+    /// - Byte granularity evicts too: invalidation is about stale lines, not durability.
+    /// - `len == 0` evicts nothing but still executes both fences, as persist still drains.
+    /// - Without an instruction that evicts ([`evict_write_back`](Self::evict_write_back) is
+    ///   [`WriteBack::None`]) it only fences; `Display` says so.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Flush::flush_raw`].
+    ///
+    /// ```
+    /// let f = pmem_flush::flusher();
+    /// let dma_buffer = [0u8; 512]; // written by a device, say
+    /// // SAFETY: `dma_buffer` is readable for its whole length.
+    /// unsafe { f.invalidate_raw(dma_buffer.as_ptr(), dma_buffer.len()) };
+    /// assert_eq!(dma_buffer, [0u8; 512]);
+    /// ```
+    #[inline]
+    pub unsafe fn invalidate_raw(&self, addr: *const u8, len: usize) {
+        // SAFETY: the constructor's contract (instruction supported) and the caller's (mapped).
+        unsafe { arch::invalidate_range(self.evict_kind, addr, len, self.line_shift) }
+    }
+
+    /// Invalidates `buf` (see [`invalidate_raw`](Self::invalidate_raw)).
+    ///
+    /// ```
+    /// let shared = [3u8; 256];
+    /// pmem_flush::flusher().invalidate(&shared);
+    /// assert_eq!(shared, [3u8; 256]);
+    /// ```
+    #[inline]
+    pub fn invalidate(&self, buf: &[u8]) {
+        // SAFETY: a slice is readable for its whole length.
+        unsafe { self.invalidate_raw(buf.as_ptr(), buf.len()) }
+    }
+
+    /// A plain function that does what [`invalidate_raw`](Self::invalidate_raw) does on this
+    /// flusher, with the instruction and line size fixed in it, as
+    /// [`flush_fn`](Self::flush_fn).
+    ///
+    /// ```
+    /// let invalidate = pmem_flush::flusher().invalidate_fn();
+    /// let data = [1u8; 64];
+    /// // SAFETY: `data` is readable for its whole length.
+    /// unsafe { invalidate(data.as_ptr(), data.len()) };
+    /// ```
+    #[must_use]
+    pub fn invalidate_fn(&self) -> PersistFn {
+        fns::invalidate(self.evict_kind, self.line_shift)
+    }
+
     /// A plain function that does what [`Flush::flush_raw`] does on this flusher
     /// (libpmem2's `pmem2_get_flush_fn`), with the instruction and line size fixed in it: no
     /// dispatch is left. Flushers that flush alike hand out the same function.
@@ -426,6 +513,14 @@ impl Flush for Flusher {
     }
 }
 
+impl Evict for Flusher {
+    #[inline]
+    unsafe fn evict_raw(&self, addr: *const u8, len: usize) {
+        // SAFETY: the constructor's contract (instruction supported) and the caller's (mapped).
+        unsafe { arch::evict_range(self.evict_kind, addr, len, self.line_shift) }
+    }
+}
+
 impl Drain for Flusher {
     #[inline(always)]
     fn drain(&self) {
@@ -454,7 +549,7 @@ impl Persist for Flusher {
 }
 
 impl fmt::Display for Flusher {
-    /// One line: what `flush`, `deep_flush` and `drain` execute.
+    /// One line: what `flush`, `deep_flush`, `invalidate` and `drain` execute.
     ///
     /// ```
     /// let text = pmem_flush::flusher().to_string();
@@ -468,12 +563,12 @@ impl fmt::Display for Flusher {
             (WriteBack::None, _) => f.write_str("flush: nothing (NOT DURABLE)")?,
             (wb, _) => write!(f, "flush: {wb} per {}-byte line", self.line_size())?,
         }
-        write!(
-            f,
-            "; deep flush: {}; drain: {}",
-            self.deep_kind,
-            arch::DRAIN
-        )
+        write!(f, "; deep flush: {}; invalidate: ", self.deep_kind)?;
+        match self.evict_kind {
+            WriteBack::None => write!(f, "{} only (NOTHING IS EVICTED)", arch::INVALIDATE)?,
+            wb => write!(f, "{0}, {wb}, {0}", arch::INVALIDATE)?,
+        }
+        write!(f, "; drain: {}", arch::DRAIN)
     }
 }
 
@@ -637,6 +732,18 @@ mod fns {
         arch::drain();
     }
 
+    /// The invalidation fence, `KIND` on lines of `1 << SHIFT` bytes, the fence again.
+    unsafe fn fenced_lines_fixed<const KIND: u8, const SHIFT: u8>(addr: *const u8, len: usize) {
+        // SAFETY: as for `lines_fixed`; `KIND` evicts.
+        unsafe { arch::invalidate_range(WriteBack::from_u8(KIND), addr, len, SHIFT) }
+    }
+
+    /// An invalidation with nothing to evict with: the two fences.
+    unsafe fn fences_only(_addr: *const u8, _len: usize) {
+        arch::invalidate_fence();
+        arch::invalidate_fence();
+    }
+
     unsafe fn nothing(_addr: *const u8, _len: usize) {}
 
     unsafe fn drain_only(_addr: *const u8, _len: usize) {
@@ -687,6 +794,22 @@ mod fns {
         }
     }
 
+    pub(super) fn invalidate(kind: WriteBack, shift: u8) -> PersistFn {
+        match kind {
+            #[cfg(target_arch = "x86_64")]
+            WriteBack::ClflushOpt => by_shift!(fenced_lines_fixed, WriteBack::ClflushOpt, shift),
+            #[cfg(target_arch = "x86_64")]
+            WriteBack::Clflush => by_shift!(fenced_lines_fixed, WriteBack::Clflush, shift),
+            #[cfg(target_arch = "aarch64")]
+            WriteBack::DcCivac => by_shift!(fenced_lines_fixed, WriteBack::DcCivac, shift),
+            #[cfg(target_arch = "powerpc64")]
+            WriteBack::Dcbf => by_shift!(fenced_lines_fixed, WriteBack::Dcbf, shift),
+            #[cfg(target_arch = "riscv64")]
+            WriteBack::CboFlush => by_shift!(fenced_lines_fixed, WriteBack::CboFlush, shift),
+            _ => fences_only,
+        }
+    }
+
     pub(super) fn lines_then_drain(kind: WriteBack, shift: u8) -> PersistFn {
         match kind {
             #[cfg(target_arch = "x86_64")]
@@ -726,9 +849,9 @@ mod tests {
         Flusher::new(config).unwrap_or_else(NotDurable::accept)
     }
 
-    /// The four operations through the methods and through the plain function pointers;
+    /// The five operations through the methods and through the plain function pointers;
     /// both must execute the same steps.
-    fn operations(f: Flusher, buf: &[u8]) -> [[Vec<Step>; 2]; 4] {
+    fn operations(f: Flusher, buf: &[u8]) -> [[Vec<Step>; 2]; 5] {
         let d = f.drainer();
         let call = |g: FlushFn| {
             move || {
@@ -744,7 +867,21 @@ mod tests {
                 record(|| f.deep_flush(buf)),
                 record(call(f.deep_flush_fn())),
             ],
+            [
+                record(|| f.invalidate(buf)),
+                record(call(f.invalidate_fn())),
+            ],
         ]
+    }
+
+    /// What an invalidation of `lines` lines with `kind` must execute: the invalidation fence,
+    /// the evictions, the fence.
+    fn fenced(kind: WriteBack, lines: usize) -> Vec<Step> {
+        let fence = Step::Fence(crate::arch::INVALIDATE);
+        match kind {
+            WriteBack::None => vec![fence, fence],
+            kind => vec![fence, Step::WriteBack(kind, lines), fence],
+        }
     }
 
     #[test]
@@ -752,9 +889,10 @@ mod tests {
         let buf = vec![0u8; 1000];
         let cpu = Cpu::detect();
         let probe = Selection::new(&cpu, Config::new());
-        let (wb, deep, fence) = (
+        let (wb, deep, evict, fence) = (
             probe.best_write_back(),
             probe.deep_flush_write_back(),
+            probe.evict_write_back(),
             Drainer::new().fence(),
         );
         let lines =
@@ -771,7 +909,8 @@ mod tests {
             v
         };
 
-        // (flusher, expected [persist, flush, drain, deep_flush]).
+        // (flusher, expected [persist, flush, drain, deep_flush, invalidate]): byte granularity
+        // flushes nothing but still evicts.
         let cases = [
             (
                 "cache line",
@@ -781,6 +920,7 @@ mod tests {
                     w(wb),
                     vec![Step::Fence(fence)],
                     then_fence(w(deep)),
+                    fenced(evict, lines),
                 ],
             ),
             (
@@ -791,10 +931,11 @@ mod tests {
                     vec![],
                     vec![Step::Fence(fence)],
                     then_fence(w(deep)),
+                    fenced(evict, lines),
                 ],
             ),
         ];
-        let names = ["persist", "flush", "drain", "deep_flush"];
+        let names = ["persist", "flush", "drain", "deep_flush", "invalidate"];
         for (granularity, flusher, expected) in cases {
             for ((name, [method, pointer]), want) in
                 names.iter().zip(operations(flusher, &buf)).zip(expected)
@@ -834,6 +975,10 @@ mod tests {
                 let flushed = record(|| f.flush(range));
                 let persisted = record(|| f.persist(range));
                 let deep = record(|| f.deep_flush(range));
+                let invalidated = record(|| f.invalidate(range));
+                let evicted = record(|| f.evict(range));
+                assert_eq!(invalidated, fenced(sel.evict_write_back(), lines));
+                assert_eq!(evicted, walk(sel.evict_write_back()), "no fence in evict");
                 let mut want_persist = walk(sel.flush_write_back());
                 want_persist.push(Step::Fence(fence));
                 let mut want_deep = walk(sel.deep_flush_write_back());
@@ -867,16 +1012,21 @@ mod tests {
         assert_eq!(zero_length(f.flush_fn()), []);
         assert_eq!(zero_length(f.persist_fn()), [Step::Fence(fence)]);
         assert_eq!(zero_length(f.deep_flush_fn()), [Step::Fence(fence)]);
+        // An empty invalidate evicts nothing and still fences, on both sides.
+        let inval = crate::arch::INVALIDATE;
+        assert_eq!(zero_length(f.invalidate_fn()), [Step::Fence(inval); 2]);
         type Method = unsafe fn(&Flusher, *const u8, usize);
-        let methods: [(Method, usize); 3] = [
-            (<Flusher as Flush>::flush_raw, 0),
-            (<Flusher as Persist>::persist_raw, 1),
-            (Flusher::deep_flush_raw, 1),
+        let methods: [(Method, Vec<Step>); 5] = [
+            (<Flusher as Flush>::flush_raw, vec![]),
+            (<Flusher as Persist>::persist_raw, vec![Step::Fence(fence)]),
+            (Flusher::deep_flush_raw, vec![Step::Fence(fence)]),
+            (<Flusher as Evict>::evict_raw, vec![]),
+            (Flusher::invalidate_raw, vec![Step::Fence(inval); 2]),
         ];
-        for (method, fences) in methods {
+        for (method, want) in methods {
             // SAFETY: len == 0, so no byte needs to be readable.
             let steps = record(|| unsafe { method(&f, p, 0) });
-            assert_eq!(steps, std::vec![Step::Fence(fence); fences]);
+            assert_eq!(steps, want);
         }
     }
 
@@ -897,11 +1047,16 @@ mod tests {
             (a.flush_fn(), b.flush_fn()),
             (a.persist_fn(), b.persist_fn()),
             (a.deep_flush_fn(), b.deep_flush_fn()),
+            (a.invalidate_fn(), b.invalidate_fn()),
         ] {
             assert_eq!(effect(g, &buf), effect(h, &buf));
         }
         assert_eq!(effect(a.flush_fn(), &buf), record(|| a.flush(&buf)));
         assert_eq!(effect(a.persist_fn(), &buf), record(|| a.persist(&buf)));
+        assert_eq!(
+            effect(a.invalidate_fn(), &buf),
+            record(|| a.invalidate(&buf))
+        );
         assert_eq!(
             record(|| a.drainer().drain_fn()()),
             [Step::Fence(Drainer::new().fence())]
@@ -917,11 +1072,49 @@ mod tests {
         }
     }
 
+    /// The free functions invalidate with the global selection, as its flusher does, and the
+    /// eviction they derive from the cell's word is the selection's.
+    #[test]
+    fn free_invalidate_executes_the_global_selections_eviction_between_fences() {
+        let buf = vec![5u8; 700];
+        let range = &buf[3..];
+        let sel = crate::selection();
+        let lines =
+            crate::lines::line_count(range.as_ptr().addr(), range.len(), sel.line_shift() as u32);
+        let want = fenced(sel.evict_write_back(), lines);
+        assert_eq!(record(|| crate::invalidate(range)), want);
+        assert_eq!(record(|| crate::flusher().invalidate(range)), want);
+        assert_eq!(effect(crate::get_invalidate_fn(), range), want);
+        let word: &[u64] = &[7, 8];
+        let value_lines =
+            crate::lines::line_count(word.as_ptr().addr(), 16, sel.line_shift() as u32);
+        assert_eq!(
+            record(|| crate::invalidate_value(word)),
+            fenced(sel.evict_write_back(), value_lines)
+        );
+        let p = core::ptr::without_provenance::<u8>(0x10);
+        // SAFETY: len == 0, so no byte needs to be readable.
+        let empty = record(|| unsafe { crate::invalidate_raw(p, 0) });
+        assert_eq!(empty, [Step::Fence(crate::arch::INVALIDATE); 2]);
+        assert!(buf.iter().all(|&b| b == 5), "data reads back unchanged");
+    }
+
     #[test]
     fn every_line_size_pointer_walks_its_own_line_size() {
         let buf = vec![0u8; 4096 + 7];
-        let best = Selection::new(&Cpu::detect(), Config::new()).best_write_back();
+        let sel = Selection::new(&Cpu::detect(), Config::new());
+        let (best, evict) = (sel.best_write_back(), sel.evict_write_back());
         for shift in 4..=11u8 {
+            let lines = crate::lines::line_count(buf.as_ptr().addr() + 3, 4096, shift as u32);
+            let g = fns::invalidate(evict, shift);
+            // SAFETY: `buf` is readable; the host's own eviction.
+            let steps = record(|| unsafe { g(buf.as_ptr().wrapping_add(3), 4096) });
+            assert_eq!(
+                steps,
+                fenced(evict, lines),
+                "invalidate, line size {}",
+                1 << shift
+            );
             let f = fns::lines(best, shift);
             // SAFETY: `buf` is readable; the host's own best write-back.
             let steps = record(|| unsafe { f(buf.as_ptr().wrapping_add(3), 4096) });
@@ -942,6 +1135,20 @@ mod tests {
         let f = flusher(Config::new());
         let text = std::format!("{f}");
         assert!(text.contains(f.flush_write_back().mnemonic()), "{text}");
+        let invalidate = std::format!(
+            "; invalidate: {1}, {0}, {1};",
+            f.evict_write_back(),
+            crate::arch::INVALIDATE
+        );
+        if f.evict_write_back() != WriteBack::None {
+            assert!(text.contains(&invalidate), "{text}");
+        }
+        // SAFETY: a selection for this target with nothing to execute.
+        let none = unsafe { Flusher::new_unchecked(&Selection::new(&Cpu::NONE, Config::new())) };
+        assert!(
+            std::format!("{none}").contains("only (NOTHING IS EVICTED)"),
+            "{none}"
+        );
     }
 
     #[test]

@@ -18,13 +18,15 @@ use crate::mem::{MemFlags, NonTemporal, Plan, Stores, choose};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Arch {
-    /// x86-64: CLWB, CLFLUSHOPT, CLFLUSH; SFENCE.
+    /// x86-64: CLWB, CLFLUSHOPT, CLFLUSH; SFENCE; invalidation with CLFLUSHOPT or CLFLUSH
+    /// between MFENCEs.
     X86_64,
-    /// AArch64: DC CVAP, DC CVADP, DC CVAC; DSB.
+    /// AArch64: DC CVAP, DC CVADP, DC CVAC; DSB; invalidation with DC CIVAC.
     AArch64,
-    /// 64-bit POWER, either endianness: dcbstps (dcbf L=6); phwsync.
+    /// 64-bit POWER, either endianness: dcbstps (dcbf L=6); phwsync; invalidation with dcbf
+    /// (L=0).
     PowerPc64,
-    /// 64-bit RISC-V: cbo.clean (Zicbom); FENCE.
+    /// 64-bit RISC-V: cbo.clean (Zicbom); FENCE; invalidation with cbo.flush.
     RiscV64,
     /// Any other target: no write-back instruction is known.
     Other,
@@ -103,6 +105,36 @@ impl Arch {
         }
     }
 
+    /// The fence on both sides of an invalidation's evictions ([`Selection::invalidate_fence`]):
+    /// it must also order later *loads*, so on x86-64 it is MFENCE, not the drain's SFENCE;
+    /// elsewhere the drain's fence already orders loads.
+    #[inline]
+    pub(crate) const fn invalidate_fence(self) -> Fence {
+        match self {
+            Arch::X86_64 => Fence::Mfence,
+            other => other.drain_fence(),
+        }
+    }
+
+    /// Instructions that write a line back and evict it, for `invalidate`, best first. Never
+    /// CLWB, which may keep the line cached.
+    #[inline]
+    pub(crate) const fn evict_write_backs(self) -> &'static [WriteBack] {
+        match self {
+            Arch::X86_64 => &[WriteBack::ClflushOpt, WriteBack::Clflush],
+            Arch::AArch64 => &[WriteBack::DcCivac],
+            Arch::PowerPc64 => &[WriteBack::Dcbf],
+            Arch::RiscV64 => &[WriteBack::CboFlush],
+            Arch::Other => &[],
+        }
+    }
+
+    /// What `invalidate` evicts with, given the features usable (present and not disabled).
+    #[inline]
+    pub(crate) const fn evict_write_back(self, usable: Features) -> WriteBack {
+        first_usable(self.evict_write_backs(), usable)
+    }
+
     /// Write-back instructions for `flush`, best first.
     #[inline]
     const fn write_backs(self) -> &'static [WriteBack] {
@@ -115,9 +147,10 @@ impl Arch {
         }
     }
 
-    /// Write-back instructions for `deep_flush`, deepest first.
+    /// Write-back instructions for `deep_flush`, deepest first (with those of `flush`: every
+    /// write-back the flush paths execute).
     #[inline]
-    const fn deep_write_backs(self) -> &'static [WriteBack] {
+    pub(crate) const fn deep_write_backs(self) -> &'static [WriteBack] {
         match self {
             Arch::AArch64 => &[WriteBack::DcCvadp, WriteBack::DcCvap, WriteBack::DcCvac],
             other => other.write_backs(),
@@ -156,12 +189,19 @@ pub enum WriteBack {
     Dcbstps = 7,
     /// RISC-V Zicbom `cbo.clean`.
     CboClean = 8,
+    /// AArch64 `DC CIVAC`: clean and invalidate to the Point of Coherency (invalidation only).
+    DcCivac = 9,
+    /// POWER `dcbf` with L = 0: write back and invalidate (invalidation only; on POWER10 it
+    /// does not reach the persistence domain, so flush never uses it).
+    Dcbf = 10,
+    /// RISC-V Zicbom `cbo.flush`: write back and invalidate (invalidation only).
+    CboFlush = 11,
 }
 
 impl WriteBack {
     /// Every variant, in discriminant order.
     #[cfg(test)]
-    pub(crate) const ALL: [WriteBack; 9] = [
+    pub(crate) const ALL: [WriteBack; 12] = [
         WriteBack::None,
         WriteBack::Clflush,
         WriteBack::ClflushOpt,
@@ -171,6 +211,9 @@ impl WriteBack {
         WriteBack::DcCvadp,
         WriteBack::Dcbstps,
         WriteBack::CboClean,
+        WriteBack::DcCivac,
+        WriteBack::Dcbf,
+        WriteBack::CboFlush,
     ];
 
     /// The inverse of `as u8`; unknown values give `None`. A plain match, so that a `match` on
@@ -186,6 +229,9 @@ impl WriteBack {
             6 => WriteBack::DcCvadp,
             7 => WriteBack::Dcbstps,
             8 => WriteBack::CboClean,
+            9 => WriteBack::DcCivac,
+            10 => WriteBack::Dcbf,
+            11 => WriteBack::CboFlush,
             _ => WriteBack::None,
         }
     }
@@ -210,15 +256,21 @@ impl WriteBack {
             WriteBack::DcCvadp => "dc cvadp",
             WriteBack::Dcbstps => "dcbstps",
             WriteBack::CboClean => "cbo.clean",
+            WriteBack::DcCivac => "dc civac",
+            WriteBack::Dcbf => "dcbf",
+            WriteBack::CboFlush => "cbo.flush",
         }
     }
 
-    /// The feature flag that says a CPU has this instruction.
+    /// The feature flag that says a CPU has this instruction. DC CIVAC exists wherever DC CVAC
+    /// does (every ARMv8 CPU; at EL0 where the OS allows cache maintenance), POWER `dcbf`
+    /// wherever [`Features::DCBF`] says, `cbo.flush` wherever Zicbom is.
     ///
     /// ```
     /// use pmem_flush::{Features, WriteBack};
     /// assert_eq!(WriteBack::Clwb.feature(), Features::CLWB);
     /// assert_eq!(WriteBack::Dcbstps.feature(), Features::DCBF);
+    /// assert_eq!(WriteBack::DcCivac.feature(), Features::DC_CVAC);
     /// assert!(WriteBack::None.feature().is_empty());
     /// ```
     #[inline]
@@ -234,6 +286,9 @@ impl WriteBack {
             WriteBack::DcCvadp => Features::DC_CVADP,
             WriteBack::Dcbstps => Features::DCBF,
             WriteBack::CboClean => Features::ZICBOM,
+            WriteBack::DcCivac => Features::DC_CVAC,
+            WriteBack::Dcbf => Features::DCBF,
+            WriteBack::CboFlush => Features::ZICBOM,
         }
     }
 
@@ -250,6 +305,9 @@ impl WriteBack {
             WriteBack::DcCvadp => "ID_AA64ISAR1_EL1.DPB >= 2",
             WriteBack::Dcbstps => "POWER8 or later; dcbf on POWER8 and POWER9",
             WriteBack::CboClean => "Zicbom, as the embedder says",
+            WriteBack::DcCivac => "every ARMv8 CPU, as DC CVAC",
+            WriteBack::Dcbf => "every 64-bit POWER CPU",
+            WriteBack::CboFlush => "Zicbom, as the embedder says",
         }
     }
 }
@@ -260,8 +318,9 @@ impl fmt::Display for WriteBack {
     }
 }
 
-/// One instruction that drains: orders earlier write-backs and non-temporal stores before
-/// later stores.
+/// One fence instruction: the drain (orders earlier write-backs and non-temporal stores before
+/// later stores), or the invalidation fence on both sides of an invalidation's evictions
+/// ([`Selection::invalidate_fence`]).
 ///
 /// ```
 /// use pmem_flush::{Fence, Arch};
@@ -285,6 +344,9 @@ pub enum Fence {
     /// Any other target: `core::sync::atomic::fence(SeqCst)`, which orders stores but knows
     /// nothing of persistence.
     SeqCst = 5,
+    /// x86 `MFENCE`: the invalidation fence, which also orders later loads after the evictions
+    /// (SFENCE does not).
+    Mfence = 6,
 }
 
 impl Fence {
@@ -304,6 +366,7 @@ impl Fence {
             Fence::Phwsync => "phwsync",
             Fence::Fence => "fence iorw,iorw",
             Fence::SeqCst => "atomic fence (SeqCst)",
+            Fence::Mfence => "mfence",
         }
     }
 }
@@ -576,6 +639,7 @@ pub struct Selection {
     config: Config,
     best: WriteBack,
     deep: WriteBack,
+    evict: WriteBack,
     nt: NonTemporal,
 }
 
@@ -623,8 +687,10 @@ impl Selection {
     ///
     /// The write-back is the first usable one of: x86 CLWB, CLFLUSHOPT, CLFLUSH; AArch64
     /// DC CVAP, DC CVAC; POWER dcbstps; RISC-V cbo.clean. The deep write-back prefers
-    /// AArch64 DC CVADP, and is otherwise the same. Usable means the CPU has it, it belongs to
-    /// `arch`, and the configuration does not disable it.
+    /// AArch64 DC CVADP, and is otherwise the same. The eviction (for invalidate) is the first
+    /// usable one of: x86 CLFLUSHOPT, CLFLUSH (never CLWB); AArch64 DC CIVAC; POWER dcbf;
+    /// RISC-V cbo.flush. Usable means the CPU has it, it belongs to `arch`, and the
+    /// configuration does not disable it.
     ///
     /// ```
     /// use pmem_flush::{Arch, Config, Cpu, Features, Selection, WriteBack};
@@ -652,6 +718,7 @@ impl Selection {
             config,
             best: first_usable(arch.write_backs(), usable),
             deep: first_usable(arch.deep_write_backs(), usable),
+            evict: arch.evict_write_back(usable),
             nt: non_temporal_stores(arch, usable, &config),
         }
     }
@@ -734,6 +801,46 @@ impl Selection {
     #[must_use]
     pub const fn deep_flush_write_back(&self) -> WriteBack {
         self.deep
+    }
+
+    /// What `invalidate` executes on each line: an instruction that writes the line back and
+    /// evicts it from every cache (x86 CLFLUSHOPT, else CLFLUSH, never CLWB, which may keep the
+    /// line; AArch64 DC CIVAC; POWER dcbf; RISC-V cbo.flush), at every granularity: invalidation
+    /// is about stale lines, not durability, so byte granularity evicts too.
+    /// [`WriteBack::None`] when the CPU has none or the configuration disables them; then
+    /// invalidate only fences, and `Display` says so.
+    ///
+    /// ```
+    /// use pmem_flush::{Arch, Config, Cpu, Features, Granularity, Selection, WriteBack};
+    /// let cpu = Cpu::new(Features::CLWB | Features::CLFLUSHOPT | Features::CLFLUSH, 64);
+    /// let sel = Selection::for_arch(Arch::X86_64, &cpu, Config::new());
+    /// assert_eq!(sel.flush_write_back(), WriteBack::Clwb);
+    /// assert_eq!(sel.evict_write_back(), WriteBack::ClflushOpt);
+    /// let eadr = Config::new().with_granularity(Granularity::Byte);
+    /// let sel = Selection::for_arch(Arch::X86_64, &cpu, eadr.disable(Features::CLFLUSHOPT));
+    /// assert_eq!(sel.evict_write_back(), WriteBack::Clflush);
+    /// ```
+    #[inline]
+    #[must_use]
+    pub const fn evict_write_back(&self) -> WriteBack {
+        self.evict
+    }
+
+    /// The fence `invalidate` executes before and after its evictions: x86 MFENCE (SFENCE does
+    /// not order later loads), AArch64 DSB SY, POWER phwsync, RISC-V FENCE iorw,iorw; a
+    /// sequentially consistent atomic fence elsewhere. The same on every CPU of an
+    /// architecture.
+    ///
+    /// ```
+    /// use pmem_flush::{Arch, Config, Cpu, Fence, Selection};
+    /// let sel = Selection::for_arch(Arch::X86_64, &Cpu::NONE, Config::new());
+    /// assert_eq!(sel.invalidate_fence(), Fence::Mfence);
+    /// assert_eq!(sel.drain_fence(), Fence::Sfence);
+    /// ```
+    #[inline]
+    #[must_use]
+    pub const fn invalidate_fence(&self) -> Fence {
+        self.arch.invalidate_fence()
     }
 
     /// The best write-back instruction allowed, whether or not the granularity needs it.
@@ -883,6 +990,33 @@ const fn first_usable(candidates: &[WriteBack], usable: Features) -> WriteBack {
 }
 
 impl Selection {
+    /// The `invalidate:` line of `Display`: the fence, the eviction per line, the fence; or
+    /// why nothing is evicted.
+    fn describe_invalidate(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let fence = self.invalidate_fence();
+        match self.evict {
+            WriteBack::None => {
+                let why = if self
+                    .arch
+                    .evict_write_backs()
+                    .iter()
+                    .any(|wb| self.cpu.features.contains(wb.feature()))
+                {
+                    "every instruction this CPU has to write back and evict is disabled by \
+                     configuration"
+                } else {
+                    "no instruction to write back and evict is available to this crate here"
+                };
+                writeln!(f, "invalidate: {fence} only, NOTHING IS EVICTED: {why}")
+            }
+            wb => writeln!(
+                f,
+                "invalidate: {fence}, {wb} per {}-byte line, {fence}",
+                self.line_size()
+            ),
+        }
+    }
+
     /// The `copies:` line of `Display`, worded from [`plan`](Self::plan) itself: what an
     /// unflagged copy below and at the threshold does, and what `NONTEMPORAL` asks for.
     fn describe_copies(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -924,9 +1058,9 @@ impl Selection {
 }
 
 impl fmt::Display for Selection {
-    /// Several lines: the chosen flush, deep flush and drain, and every candidate write-back
-    /// with its state (chosen, available, disabled by configuration, absent) and where it was
-    /// detected.
+    /// Several lines: the chosen flush, deep flush, invalidate and drain, and every candidate
+    /// write-back with its state (chosen, available, disabled by configuration, absent) and
+    /// where it was detected.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if !self.is_durable() {
             writeln!(
@@ -959,16 +1093,24 @@ impl fmt::Display for Selection {
                 self.drain_fence()
             )?,
         }
+        self.describe_invalidate(f)?;
         writeln!(f, "drain:      {}", self.drain_fence())?;
         self.describe_copies(f)?;
         write!(f, "candidates ({:?}):", self.arch)?;
         let cpu = self.cpu.features;
         let mut any = false;
-        for &wb in self.arch.deep_write_backs() {
+        let evict_only = self
+            .arch
+            .evict_write_backs()
+            .iter()
+            .filter(|wb| !self.arch.deep_write_backs().contains(wb));
+        for &wb in self.arch.deep_write_backs().iter().chain(evict_only) {
             let state = if wb == self.best {
                 "chosen"
             } else if wb == self.deep {
                 "chosen for deep flush"
+            } else if wb == self.evict {
+                "chosen for invalidate"
             } else if !cpu.contains(wb.feature()) {
                 "absent"
             } else if self.config.disabled.contains(wb.feature()) {
@@ -1406,16 +1548,40 @@ mod tests {
         use Features as F;
         let everything = cpu(F::all(), 64);
         let picks = [
-            (Arch::AArch64, WriteBack::DcCvap, WriteBack::DcCvadp),
-            (Arch::PowerPc64, WriteBack::Dcbstps, WriteBack::Dcbstps),
-            (Arch::RiscV64, WriteBack::CboClean, WriteBack::CboClean),
-            (Arch::X86_64, WriteBack::Clwb, WriteBack::Clwb),
+            (
+                Arch::AArch64,
+                WriteBack::DcCvap,
+                WriteBack::DcCvadp,
+                WriteBack::DcCivac,
+            ),
+            (
+                Arch::PowerPc64,
+                WriteBack::Dcbstps,
+                WriteBack::Dcbstps,
+                WriteBack::Dcbf,
+            ),
+            (
+                Arch::RiscV64,
+                WriteBack::CboClean,
+                WriteBack::CboClean,
+                WriteBack::CboFlush,
+            ),
+            (
+                Arch::X86_64,
+                WriteBack::Clwb,
+                WriteBack::Clwb,
+                WriteBack::ClflushOpt,
+            ),
         ];
-        for (arch, flush, deep) in picks {
+        for (arch, flush, deep, evict) in picks {
             let sel = Selection::for_arch(arch, &everything, Config::new());
             assert_eq!(
-                (sel.flush_write_back(), sel.deep_flush_write_back()),
-                (flush, deep),
+                (
+                    sel.flush_write_back(),
+                    sel.deep_flush_write_back(),
+                    sel.evict_write_back()
+                ),
+                (flush, deep, evict),
                 "{arch:?}"
             );
             assert_eq!(sel.cpu().features, arch.features(), "{arch:?}");
@@ -1423,8 +1589,203 @@ mod tests {
             let foreign = cpu(F::all().difference(arch.features()), 64);
             let sel = Selection::for_arch(arch, &foreign, Config::new());
             assert_eq!(sel.flush_write_back(), WriteBack::None, "{arch:?}");
+            assert_eq!(sel.evict_write_back(), WriteBack::None, "{arch:?}");
             assert!(sel.cpu().features.is_empty());
         }
+    }
+
+    /// What invalidate evicts with, per architecture, feature set and mask: x86 CLFLUSHOPT, else
+    /// CLFLUSH, never CLWB; AArch64 DC CIVAC wherever DC CVAC is; POWER dcbf; RISC-V cbo.flush.
+    /// The same at byte granularity, and the invalidation fence is the same on every CPU.
+    #[test]
+    fn evict_table_per_architecture_feature_set_and_mask() {
+        use Features as F;
+        use WriteBack::{CboFlush, Clflush, ClflushOpt, DcCivac, Dcbf, None as No};
+        let x86_all = F::CLWB | F::CLFLUSHOPT | F::CLFLUSH;
+        let x86_masks = [
+            F::empty(),
+            F::CLWB,
+            F::CLFLUSHOPT,
+            F::CLWB | F::CLFLUSHOPT,
+            F::CLFLUSH,
+            x86_all,
+        ];
+        let arm_masks = [F::empty(), F::DC_CVAP | F::DC_CVADP, F::DC_CVAC];
+        // (arch, features, masks, the eviction under each mask)
+        let table: [(Arch, Features, &[Features], &[WriteBack]); 10] = [
+            (
+                Arch::X86_64,
+                F::CLFLUSH,
+                &x86_masks,
+                &[Clflush, Clflush, Clflush, Clflush, No, No],
+            ),
+            (
+                Arch::X86_64,
+                F::CLFLUSH | F::CLFLUSHOPT,
+                &x86_masks,
+                &[ClflushOpt, ClflushOpt, Clflush, Clflush, ClflushOpt, No],
+            ),
+            (
+                Arch::X86_64,
+                x86_all,
+                &x86_masks,
+                &[ClflushOpt, ClflushOpt, Clflush, Clflush, ClflushOpt, No],
+            ),
+            // CLWB without CLFLUSHOPT (Skylake-Server-v2 in QEMU): CLFLUSH, never CLWB.
+            (
+                Arch::X86_64,
+                F::CLFLUSH | F::CLWB,
+                &x86_masks,
+                &[Clflush, Clflush, Clflush, Clflush, No, No],
+            ),
+            (Arch::X86_64, F::CLWB, &x86_masks, &[No, No, No, No, No, No]),
+            (
+                Arch::AArch64,
+                F::DC_CVAC,
+                &arm_masks,
+                &[DcCivac, DcCivac, No],
+            ),
+            (
+                Arch::AArch64,
+                F::DC_CVAC | F::DC_CVAP | F::DC_CVADP,
+                &arm_masks,
+                &[DcCivac, DcCivac, No],
+            ),
+            (
+                Arch::PowerPc64,
+                F::DCBF | F::POWER_ISA_3_1,
+                &[F::empty(), F::POWER_ISA_3_1, F::DCBF],
+                &[Dcbf, Dcbf, No],
+            ),
+            (
+                Arch::RiscV64,
+                F::ZICBOM,
+                &[F::empty(), F::ZICBOM],
+                &[CboFlush, No],
+            ),
+            (Arch::RiscV64, F::empty(), &[F::empty()], &[No]),
+        ];
+        let mut checked = 0;
+        for (arch, features, masks, evictions) in table {
+            assert_eq!(masks.len(), evictions.len());
+            for (&mask, &want) in masks.iter().zip(evictions) {
+                for granularity in [Granularity::CacheLine, Granularity::Byte] {
+                    let config = Config::new().disable(mask).with_granularity(granularity);
+                    let sel = Selection::for_arch(arch, &cpu(features, 64), config);
+                    assert_eq!(
+                        sel.evict_write_back(),
+                        want,
+                        "{arch:?} {features:?} - {mask:?} at {granularity:?}"
+                    );
+                    assert_ne!(sel.evict_write_back(), WriteBack::Clwb);
+                    let fence = if arch == Arch::X86_64 {
+                        Fence::Mfence
+                    } else {
+                        arch.drain_fence()
+                    };
+                    assert_eq!(sel.invalidate_fence(), fence);
+                    checked += 1;
+                }
+            }
+        }
+        assert_eq!(checked, 2 * (6 * 5 + 3 * 2 + 3 + 2 + 1));
+        assert_eq!(
+            Selection::for_arch(Arch::Other, &cpu(F::all(), 64), Config::new()).evict_write_back(),
+            No
+        );
+        assert_eq!(Arch::Other.invalidate_fence(), Fence::SeqCst);
+    }
+
+    /// The `invalidate:` line and the candidates, in the words the scripts look for.
+    #[test]
+    fn display_explains_the_invalidation() {
+        use Features as F;
+        let line = |sel: &Selection| {
+            let text = sel.to_string();
+            text.lines()
+                .find(|l| l.starts_with("invalidate: "))
+                .unwrap_or_else(|| panic!("no invalidate line: {text}"))
+                .to_owned()
+        };
+        let x86 = cpu(F::CLWB | F::CLFLUSHOPT | F::CLFLUSH, 64);
+        let sel = Selection::for_arch(Arch::X86_64, &x86, Config::new());
+        assert_eq!(
+            line(&sel),
+            "invalidate: mfence, clflushopt per 64-byte line, mfence"
+        );
+        let text = sel.to_string();
+        assert!(text.contains("clwb        chosen "), "{text}");
+        assert!(text.contains("clflushopt  chosen for invalidate"), "{text}");
+        assert!(text.contains("clflush     available"), "{text}");
+        // Byte granularity evicts all the same.
+        let byte = Selection::for_arch(
+            Arch::X86_64,
+            &x86,
+            Config::new().with_granularity(Granularity::Byte),
+        );
+        assert_eq!(
+            line(&byte),
+            "invalidate: mfence, clflushopt per 64-byte line, mfence"
+        );
+        let no_opt = Selection::for_arch(Arch::X86_64, &x86, Config::new().disable(F::CLFLUSHOPT));
+        assert_eq!(
+            line(&no_opt),
+            "invalidate: mfence, clflush per 64-byte line, mfence"
+        );
+        let masked = Selection::for_arch(
+            Arch::X86_64,
+            &x86,
+            Config::new().disable(F::CLFLUSHOPT | F::CLFLUSH),
+        );
+        assert_eq!(
+            line(&masked),
+            "invalidate: mfence only, NOTHING IS EVICTED: every instruction this CPU has to \
+             write back and evict is disabled by configuration"
+        );
+        let arm = Selection::for_arch(
+            Arch::AArch64,
+            &cpu(F::DC_CVAC | F::DC_CVAP, 64),
+            Config::new(),
+        );
+        assert_eq!(
+            line(&arm),
+            "invalidate: dsb sy, dc civac per 64-byte line, dsb sy"
+        );
+        let text = arm.to_string();
+        assert!(
+            text.contains("dc civac    chosen for invalidate      (every ARMv8 CPU, as DC CVAC)"),
+            "{text}"
+        );
+        let power = Selection::for_arch(
+            Arch::PowerPc64,
+            &crate::features::powerpc64::ASSUMED,
+            Config::new(),
+        );
+        assert_eq!(
+            line(&power),
+            "invalidate: phwsync, dcbf per 128-byte line, phwsync"
+        );
+        let riscv = Selection::for_arch(
+            Arch::RiscV64,
+            &crate::features::riscv64::zicbom(Some(64)),
+            Config::new(),
+        );
+        assert_eq!(
+            line(&riscv),
+            "invalidate: fence iorw,iorw, cbo.flush per 64-byte line, fence iorw,iorw"
+        );
+        assert!(
+            riscv
+                .to_string()
+                .contains("cbo.flush   chosen for invalidate")
+        );
+        let none = Selection::for_arch(Arch::RiscV64, &Cpu::NONE, Config::new());
+        assert_eq!(
+            line(&none),
+            "invalidate: fence iorw,iorw only, NOTHING IS EVICTED: no instruction to write back \
+             and evict is available to this crate here"
+        );
+        assert!(none.to_string().contains("cbo.flush   absent"));
     }
 
     #[test]

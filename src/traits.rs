@@ -1,5 +1,6 @@
 //! The traits code is written against: [`Flush`] and [`Drain`], the two primitives, and
-//! [`Persist`], everything built from them (persist, the commit word, the persistent copies).
+//! [`Persist`], everything built from them (persist, the commit word, the persistent copies);
+//! and [`Evict`], the write-back that also evicts, which invalidation is built from.
 //!
 //! The crate's own types implement them ([`Flusher`](crate::Flusher), [`Drainer`](crate::Drainer),
 //! the concrete instruction types in [`arch`](crate::arch), pairs `(flush, drain)`), and so can
@@ -105,6 +106,82 @@ pub trait Flush {
     fn flush_value<T: InPlace + ?Sized>(&self, value: &T) {
         // SAFETY: a reference is readable for `size_of_val` bytes.
         unsafe { self.flush_raw((value as *const T).cast(), core::mem::size_of_val(value)) }
+    }
+}
+
+/// Writes back and evicts the cache lines of a range: what an invalidation executes between its
+/// two fences ([`Flusher::invalidate`](crate::Flusher::invalidate),
+/// [`pmem_flush::invalidate`](crate::invalidate)), so that later loads read memory that a device
+/// or another agent wrote instead of a stale line. Linux's `arch_invalidate_pmem` for kernels and
+/// drivers.
+///
+/// Implement [`evict_raw`](Evict::evict_raw); [`evict`](Evict::evict) is built on it. The
+/// crate's types implement it with an instruction that never keeps the line: x86-64 CLFLUSHOPT
+/// or CLFLUSH (never CLWB), AArch64 DC CIVAC, POWER `dcbf`, RISC-V `cbo.flush`.
+///
+/// ```
+/// use pmem_flush::prelude::*;
+///
+/// let flusher = pmem_flush::flusher();
+/// let shared = [7u8; 100];
+/// // The bare evictions; an invalidation fences before and after them.
+/// flusher.evict(&shared);
+/// flusher.invalidate(&shared); // the fence, the evictions, the fence
+/// assert_eq!(shared, [7u8; 100]); // written back before evicted: nothing is lost
+/// ```
+pub trait Evict {
+    /// Writes back and evicts every cache line that overlaps `[addr, addr + len)`, without any
+    /// fence. `len == 0` does nothing and does not touch `addr`. A range that claims to run past
+    /// the top of the address space is cut at the top.
+    ///
+    /// Whole lines are evicted, bytes outside the range included; their modified data is
+    /// written back first, so nothing is lost.
+    ///
+    /// # Safety
+    ///
+    /// When `len > 0`, every byte of `[addr, addr + len)` must be readable by a byte load (an
+    /// eviction of an unmapped line faults like one).
+    ///
+    /// ```
+    /// use pmem_flush::prelude::*;
+    /// let flusher = pmem_flush::flusher();
+    /// let record = [1u8; 300];
+    /// // SAFETY: `record` is readable for its whole length.
+    /// unsafe { flusher.evict_raw(record.as_ptr(), record.len()) };
+    /// ```
+    ///
+    /// Implementing it is all a type needs to be an [`Evict`]:
+    ///
+    /// ```
+    /// use pmem_flush::prelude::*;
+    /// use std::cell::Cell;
+    ///
+    /// /// Counts what it is asked to evict (a test double).
+    /// #[derive(Default)]
+    /// struct Counting(Cell<usize>);
+    /// impl Evict for Counting {
+    ///     unsafe fn evict_raw(&self, _addr: *const u8, len: usize) {
+    ///         self.0.set(self.0.get() + len);
+    ///     }
+    /// }
+    /// let counting = Counting::default();
+    /// counting.evict(&[0u8; 10]);
+    /// assert_eq!(counting.0.get(), 10);
+    /// ```
+    unsafe fn evict_raw(&self, addr: *const u8, len: usize);
+
+    /// Writes back and evicts every cache line that overlaps `buf`, without any fence.
+    ///
+    /// ```
+    /// use pmem_flush::prelude::*;
+    /// let flusher = pmem_flush::flusher();
+    /// let page = [0u8; 4096];
+    /// flusher.evict(&page[..5]); // the line holding the five bytes
+    /// ```
+    #[inline(always)]
+    fn evict(&self, buf: &[u8]) {
+        // SAFETY: a slice is readable for its whole length.
+        unsafe { self.evict_raw(buf.as_ptr(), buf.len()) }
     }
 }
 
@@ -526,7 +603,7 @@ pub trait Persist: Flush + Drain {
     }
 }
 
-// References flush and drain as what they point to.
+// References flush, evict and drain as what they point to.
 impl<F: Flush + ?Sized> Flush for &F {
     #[inline(always)]
     unsafe fn flush_raw(&self, addr: *const u8, len: usize) {
@@ -540,6 +617,22 @@ impl<F: Flush + ?Sized> Flush for &mut F {
     unsafe fn flush_raw(&self, addr: *const u8, len: usize) {
         // SAFETY: the caller's contract.
         unsafe { (**self).flush_raw(addr, len) }
+    }
+}
+
+impl<E: Evict + ?Sized> Evict for &E {
+    #[inline(always)]
+    unsafe fn evict_raw(&self, addr: *const u8, len: usize) {
+        // SAFETY: the caller's contract.
+        unsafe { (**self).evict_raw(addr, len) }
+    }
+}
+
+impl<E: Evict + ?Sized> Evict for &mut E {
+    #[inline(always)]
+    unsafe fn evict_raw(&self, addr: *const u8, len: usize) {
+        // SAFETY: the caller's contract.
+        unsafe { (**self).evict_raw(addr, len) }
     }
 }
 
@@ -599,12 +692,12 @@ forward_persist!(&P, &mut P);
 
 #[cfg(all(feature = "std", not(all(docsrs, target_os = "none"))))]
 mod owning_pointers {
-    use super::{Drain, Flush, MemFlags, Persist};
+    use super::{Drain, Evict, Flush, MemFlags, Persist};
     use std::boxed::Box;
     use std::rc::Rc;
     use std::sync::Arc;
 
-    macro_rules! forward_flush_drain {
+    macro_rules! forward_flush_evict_drain {
         ($($ptr:ident),*) => {$(
             #[cfg_attr(docsrs, doc(cfg(feature = "std")))]
             impl<F: Flush + ?Sized> Flush for $ptr<F> {
@@ -612,6 +705,15 @@ mod owning_pointers {
                 unsafe fn flush_raw(&self, addr: *const u8, len: usize) {
                     // SAFETY: the caller's contract.
                     unsafe { (**self).flush_raw(addr, len) }
+                }
+            }
+
+            #[cfg_attr(docsrs, doc(cfg(feature = "std")))]
+            impl<E: Evict + ?Sized> Evict for $ptr<E> {
+                #[inline(always)]
+                unsafe fn evict_raw(&self, addr: *const u8, len: usize) {
+                    // SAFETY: the caller's contract.
+                    unsafe { (**self).evict_raw(addr, len) }
                 }
             }
 
@@ -625,7 +727,7 @@ mod owning_pointers {
         )*};
     }
 
-    forward_flush_drain!(Box, Rc, Arc);
+    forward_flush_evict_drain!(Box, Rc, Arc);
     forward_persist!(Box<P>, Rc<P>, Arc<P>);
 }
 

@@ -1,6 +1,7 @@
 //! AArch64, POWER and RISC-V: the concrete types follow detection and run where the CPU has the
-//! instruction, and `probe_*` functions that `scripts/cross.sh` disassembles with the cross
-//! objdump to check that each backend emits its instructions, inlined.
+//! instruction, invalidated data reads back unchanged, and `probe_*` functions that
+//! `scripts/cross.sh` disassembles with the cross objdump to check that each backend emits its
+//! instructions, inlined.
 //!
 //! Run under QEMU user mode by `scripts/cross.sh`; on x86-64 this file is empty. After an
 //! instruction has run, a test prints `executed: <mnemonic>` (seen with `--nocapture`): the
@@ -27,6 +28,30 @@ fn exercise(flush: &dyn Fn(&[u8])) {
     assert!(buf.iter().enumerate().all(|(i, b)| *b == i as u8));
 }
 
+/// Changes every range at awkward offsets and lengths, invalidates it with `invalidate`, and
+/// checks that what was written reads back unchanged (written back before it was evicted).
+fn exercise_invalidate(invalidate: &dyn Fn(&[u8])) {
+    let mut buf: Vec<u8> = (0..8192u32).map(|i| i as u8).collect();
+    for offset in [0, 1, 63, 64, 65, 127, 128, 129, 4095] {
+        for len in [0, 1, 63, 64, 65, 128, 129, 4096] {
+            let range = offset..offset + len;
+            buf[range.clone()]
+                .iter_mut()
+                .for_each(|b| *b = b.wrapping_add(1));
+            invalidate(&buf[range.clone()]);
+            assert!(
+                buf[range.clone()]
+                    .iter()
+                    .enumerate()
+                    .all(|(i, b)| *b == ((offset + i) as u8).wrapping_add(1)),
+                "data changed by an invalidation at {offset}, {len} bytes"
+            );
+            buf[range].iter_mut().for_each(|b| *b = b.wrapping_sub(1));
+        }
+    }
+    assert!(buf.iter().enumerate().all(|(i, b)| *b == i as u8));
+}
+
 /// # Safety
 /// The range is mapped.
 #[unsafe(no_mangle)]
@@ -34,6 +59,15 @@ fn exercise(flush: &dyn Fn(&[u8])) {
 pub unsafe fn probe_flusher(f: &Flusher, p: *const u8, len: usize) {
     // SAFETY: the caller's contract.
     unsafe { f.flush_raw(p, len) }
+}
+
+/// # Safety
+/// The range is mapped.
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub unsafe fn probe_flusher_invalidate(f: &Flusher, p: *const u8, len: usize) {
+    // SAFETY: the caller's contract.
+    unsafe { f.invalidate_raw(p, len) }
 }
 
 #[unsafe(no_mangle)]
@@ -62,11 +96,44 @@ fn detected_pair_runs_and_drains_with_this_architectures_fence() {
     println!("{}", pmem_flush::selection());
 }
 
+#[test]
+fn invalidation_through_every_entry_point_keeps_the_data() {
+    let f = Flusher::new(Config::new()).unwrap_or_else(NotDurable::accept);
+    let sel = pmem_flush::selection();
+    let buf = vec![9u8; 5000];
+    // SAFETY: `buf` is readable for its whole length.
+    unsafe { probe_flusher_invalidate(&f, buf.as_ptr().wrapping_add(1), 4000) };
+    exercise_invalidate(&|b| f.invalidate(b));
+    exercise_invalidate(&|b| pmem_flush::invalidate(b));
+    let g = pmem_flush::get_invalidate_fn();
+    exercise_invalidate(&|b| {
+        // SAFETY: `b` is readable for its whole length.
+        unsafe { g(b.as_ptr(), b.len()) }
+    });
+    pmem_flush::invalidate_value(&buf[..]);
+    assert!(buf.iter().all(|&b| b == 9));
+    // The fence on both sides is the drain's here; what is evicted with, the selection says.
+    assert_eq!(sel.invalidate_fence(), f.drainer().fence());
+    assert_eq!(f.evict_write_back(), sel.evict_write_back());
+    let want = if cfg!(target_arch = "aarch64") {
+        WriteBack::DcCivac
+    } else if cfg!(target_arch = "powerpc64") {
+        WriteBack::Dcbf
+    } else {
+        WriteBack::None // RISC-V: nothing detected without the platform's word
+    };
+    assert_eq!(sel.evict_write_back(), want, "{sel}");
+    if want != WriteBack::None {
+        println!("executed: {}", want.mnemonic());
+    }
+    println!("executed: {}", sel.invalidate_fence());
+}
+
 #[cfg(target_arch = "aarch64")]
 mod aarch64 {
     use super::*;
     use pmem_flush::Features;
-    use pmem_flush::arch::aarch64::{DcCvac, DcCvadp, DcCvap, Dsb};
+    use pmem_flush::arch::aarch64::{DcCivac, DcCvac, DcCvadp, DcCvap, Dsb, dsb_sy};
 
     /// # Safety
     /// The range is mapped.
@@ -95,10 +162,48 @@ mod aarch64 {
         unsafe { DcCvadp::new_unchecked(64).flush_raw(p, len) }
     }
 
+    /// # Safety
+    /// The range is mapped.
+    #[unsafe(no_mangle)]
+    #[inline(never)]
+    pub unsafe fn probe_dc_civac(p: *const u8, len: usize) {
+        // SAFETY: every ARMv8 CPU has DC CIVAC; the caller's contract.
+        unsafe { DcCivac::new_unchecked(64).evict_raw(p, len) }
+    }
+
     #[unsafe(no_mangle)]
     #[inline(never)]
     pub fn probe_dsb() {
         Dsb.drain()
+    }
+
+    #[test]
+    fn dc_civac_invalidates_at_el0_and_data_reads_back() {
+        std::hint::black_box(probe_dc_civac as unsafe fn(_, _));
+        let cpu = Cpu::detect();
+        let civac = DcCivac::new();
+        assert_eq!(civac.is_some(), cpu.features.contains(Features::DC_CVAC));
+        let civac = civac.expect("Linux lets user space clean and invalidate: DC CIVAC");
+        assert_eq!(civac.line_size(), cpu.usable_line_size());
+        let buf = [4u8; 300];
+        dsb_sy();
+        // SAFETY: every ARMv8 CPU has DC CIVAC, and Linux allows it at EL0; `buf` is readable.
+        unsafe { probe_dc_civac(buf.as_ptr().wrapping_add(1), buf.len() - 1) };
+        dsb_sy();
+        exercise_invalidate(&|b| {
+            dsb_sy();
+            civac.evict(b);
+            dsb_sy();
+        });
+        assert!(buf.iter().all(|&b| b == 4));
+        println!("executed: dc civac");
+        let sel = pmem_flush::selection();
+        assert_eq!(sel.evict_write_back(), WriteBack::DcCivac, "{sel}");
+        assert!(
+            sel.to_string()
+                .contains("invalidate: dsb sy, dc civac per "),
+            "{sel}"
+        );
     }
 
     #[test]
@@ -196,7 +301,7 @@ mod aarch64 {
 mod powerpc64 {
     use super::*;
     use pmem_flush::Features;
-    use pmem_flush::arch::powerpc64::{Dcbstps, Phwsync};
+    use pmem_flush::arch::powerpc64::{Dcbf, Dcbstps, Phwsync, phwsync};
 
     /// # Safety
     /// The CPU is a POWER8 or later and the range is mapped.
@@ -211,6 +316,45 @@ mod powerpc64 {
     #[inline(never)]
     pub fn probe_phwsync() {
         Phwsync.drain()
+    }
+
+    /// # Safety
+    /// The range is mapped.
+    ///
+    /// 64-byte steps (half a POWER block: safe, it only repeats work), so that in the emulator
+    /// build, where `probe_dcbstps` emits the same `dcbf`, the two are not identical functions
+    /// that the compiler merges into one symbol the disassembly check cannot find.
+    #[unsafe(no_mangle)]
+    #[inline(never)]
+    pub unsafe fn probe_dcbf(p: *const u8, len: usize) {
+        // SAFETY: every 64-bit POWER CPU has dcbf; the caller's contract.
+        unsafe { Dcbf::new_unchecked(64).evict_raw(p, len) }
+    }
+
+    #[test]
+    fn dcbf_invalidates_and_data_reads_back() {
+        std::hint::black_box(probe_dcbf as unsafe fn(_, _));
+        let f = Dcbf::new().expect("every 64-bit POWER CPU");
+        assert_eq!(f.line_size(), 128);
+        let buf = [6u8; 300];
+        phwsync();
+        // SAFETY: every 64-bit POWER CPU has dcbf; `buf` is readable.
+        unsafe { probe_dcbf(buf.as_ptr().wrapping_add(5), buf.len() - 5) };
+        phwsync();
+        exercise_invalidate(&|b| {
+            phwsync();
+            f.evict(b);
+            phwsync();
+        });
+        assert!(buf.iter().all(|&b| b == 6));
+        // dcbf L=0 in every build (the emulator build's stand-in for dcbstps is the same).
+        println!("executed: dcbf");
+        let sel = pmem_flush::selection();
+        assert_eq!(
+            (sel.evict_write_back(), sel.invalidate_fence()),
+            (WriteBack::Dcbf, pmem_flush::Fence::Phwsync),
+            "{sel}"
+        );
     }
 
     #[test]
@@ -252,7 +396,7 @@ mod powerpc64 {
 #[cfg(target_arch = "riscv64")]
 mod riscv64 {
     use super::*;
-    use pmem_flush::arch::riscv64::{CboClean, FenceIorw};
+    use pmem_flush::arch::riscv64::{CboClean, CboFlush, FenceIorw, fence_iorw};
 
     /// # Safety
     /// The CPU has Zicbom (enabled for this mode) and the range is mapped.
@@ -261,6 +405,15 @@ mod riscv64 {
     pub unsafe fn probe_cbo_clean(p: *const u8, len: usize) {
         // SAFETY: the caller's contract.
         unsafe { CboClean::new_unchecked(64).flush_raw(p, len) }
+    }
+
+    /// # Safety
+    /// The CPU has Zicbom (enabled for this mode) and the range is mapped.
+    #[unsafe(no_mangle)]
+    #[inline(never)]
+    pub unsafe fn probe_cbo_flush(p: *const u8, len: usize) {
+        // SAFETY: the caller's contract.
+        unsafe { CboFlush::new_unchecked(64).evict_raw(p, len) }
     }
 
     #[unsafe(no_mangle)]
@@ -312,15 +465,47 @@ mod riscv64 {
         probe_fence();
         assert!(buf.iter().all(|&b| b == 5));
         println!("executed: cbo.clean");
+
+        // Invalidation: cbo.flush between two FENCE iorw,iorw, through the flusher, its
+        // pointer and the concrete type; what was written reads back unchanged.
+        assert_eq!(
+            (sel.evict_write_back(), sel.invalidate_fence()),
+            (WriteBack::CboFlush, pmem_flush::Fence::Fence)
+        );
+        fence_iorw();
+        // SAFETY: as above.
+        unsafe { probe_cbo_flush(buf.as_ptr().wrapping_add(3), buf.len() - 3) };
+        fence_iorw();
+        exercise_invalidate(&|b| f.invalidate(b));
+        let g = f.invalidate_fn();
+        exercise_invalidate(&|b| {
+            // SAFETY: `b` is readable for its whole length.
+            unsafe { g(b.as_ptr(), b.len()) }
+        });
+        // SAFETY: as above.
+        let flush = unsafe { CboFlush::new_unchecked(block) };
+        exercise_invalidate(&|b| {
+            fence_iorw();
+            flush.evict(b);
+            fence_iorw();
+        });
+        assert!(buf.iter().all(|&b| b == 5));
+        println!("executed: cbo.flush");
     }
 
     #[test]
     fn nothing_detected_so_nothing_flushed_and_said_so() {
-        // `probe_cbo_clean` runs in the test above only when the runner vouches for Zicbom.
-        std::hint::black_box((probe_cbo_clean as unsafe fn(_, _), probe_fence as fn()));
+        // `probe_cbo_clean` and `probe_cbo_flush` run in the test above only when the runner
+        // vouches for Zicbom.
+        std::hint::black_box((
+            probe_cbo_clean as unsafe fn(_, _),
+            probe_cbo_flush as unsafe fn(_, _),
+            probe_fence as fn(),
+        ));
         probe_fence();
         assert_eq!(Cpu::detect(), Cpu::NONE);
         assert!(CboClean::new().is_none());
+        assert!(CboFlush::new().is_none());
         let sel = pmem_flush::selection();
         assert_eq!(
             (sel.flush_write_back(), sel.deep_flush_write_back()),
@@ -332,6 +517,10 @@ mod riscv64 {
             "{text}"
         );
         assert!(text.contains("no register reports Zicbom"), "{text}");
+        assert!(
+            text.contains("invalidate: fence iorw,iorw only, NOTHING IS EVICTED"),
+            "{text}"
+        );
         // The embedder's word makes a selection (acted on in the test above).
         let told = pmem_flush::Selection::new(
             &pmem_flush::features::riscv64::zicbom(Some(64)),

@@ -12,8 +12,8 @@ use std::io::Write as _;
 use std::process::Command;
 use std::sync::OnceLock;
 
-use pmem_flush::arch::x86_64::{Clflush, ClflushOpt, Clwb, Sfence};
-use pmem_flush::{Drain, Drainer, Flush, Flusher};
+use pmem_flush::arch::x86_64::{Clflush, ClflushOpt, Clwb, Mfence, Sfence};
+use pmem_flush::{Drain, Drainer, Evict, Flush, Flusher};
 
 /// # Safety
 /// The CPU has CLWB and the range is mapped.
@@ -87,8 +87,50 @@ pub fn probe_free_drain() {
     pmem_flush::drain()
 }
 
+/// # Safety
+/// The CPU has CLFLUSHOPT and the range is mapped.
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub unsafe fn probe_evict_clflushopt(p: *const u8, len: usize) {
+    // SAFETY: the caller's contract.
+    unsafe { ClflushOpt::new_unchecked(64).evict_raw(p, len) }
+}
+
+/// # Safety
+/// The range is mapped.
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub unsafe fn probe_evict_clflush(p: *const u8, len: usize) {
+    // SAFETY: the caller's contract.
+    unsafe { Clflush::new_unchecked(64).evict_raw(p, len) }
+}
+
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub fn probe_mfence() {
+    Mfence.drain()
+}
+
+/// # Safety
+/// The range is mapped.
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub unsafe fn probe_flusher_invalidate(f: &Flusher, p: *const u8, len: usize) {
+    // SAFETY: the caller's contract.
+    unsafe { f.invalidate_raw(p, len) }
+}
+
+/// # Safety
+/// The range is mapped.
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub unsafe fn probe_free_invalidate(p: *const u8, len: usize) {
+    // SAFETY: the caller's contract.
+    unsafe { pmem_flush::invalidate_raw(p, len) }
+}
+
 /// Keeps every probe in the binary and returns their run-time addresses by name.
-fn probe_addresses() -> [(&'static str, usize); 9] {
+fn probe_addresses() -> [(&'static str, usize); 14] {
     [
         ("probe_clwb", probe_clwb as unsafe fn(_, _) as usize),
         (
@@ -111,6 +153,23 @@ fn probe_addresses() -> [(&'static str, usize); 9] {
             probe_free_persist as unsafe fn(_, _) as usize,
         ),
         ("probe_free_drain", probe_free_drain as fn() as usize),
+        (
+            "probe_evict_clflushopt",
+            probe_evict_clflushopt as unsafe fn(_, _) as usize,
+        ),
+        (
+            "probe_evict_clflush",
+            probe_evict_clflush as unsafe fn(_, _) as usize,
+        ),
+        ("probe_mfence", probe_mfence as fn() as usize),
+        (
+            "probe_flusher_invalidate",
+            probe_flusher_invalidate as unsafe fn(_, _, _) as usize,
+        ),
+        (
+            "probe_free_invalidate",
+            probe_free_invalidate as unsafe fn(_, _) as usize,
+        ),
     ]
 }
 
@@ -351,6 +410,9 @@ fn concrete_flushers_emit_their_instruction_and_nothing_else() {
         ("probe_clwb", "clwb", ["clflushopt", "clflush"]),
         ("probe_clflushopt", "clflushopt", ["clwb", "clflush"]),
         ("probe_clflush", "clflush", ["clwb", "clflushopt"]),
+        // The same types as evictions: the same bare loop, no fence of either kind.
+        ("probe_evict_clflushopt", "clflushopt", ["clwb", "clflush"]),
+        ("probe_evict_clflush", "clflush", ["clwb", "clflushopt"]),
     ] {
         let f = function(probe);
         assert!(f.has(insn), "{probe} lacks {insn}: {:?}", f.mnemonics());
@@ -358,8 +420,8 @@ fn concrete_flushers_emit_their_instruction_and_nothing_else() {
             assert!(!f.has(other), "{probe} has {other}: {:?}", f.mnemonics());
         }
         assert!(
-            !f.has("sfence"),
-            "a flush does not drain: {:?}",
+            !f.has("sfence") && !f.has("mfence"),
+            "a flush or an eviction does not fence: {:?}",
             f.mnemonics()
         );
         assert!(
@@ -448,6 +510,85 @@ fn drains_are_one_sfence() {
             "{probe}: {m:?}"
         );
     }
+}
+
+#[test]
+fn mfence_type_is_one_mfence() {
+    needs_objdump!();
+    std::hint::black_box(probe_addresses());
+    let f = function("probe_mfence");
+    let fences: Vec<&(String, String)> = f
+        .instructions
+        .iter()
+        .filter(|(m, ops)| is_fence_like(m, ops))
+        .collect();
+    assert_eq!(fences.len(), 1, "{:?}", f.instructions);
+    assert_eq!(fences[0].0, "mfence", "{:?}", f.instructions);
+    let m = f.mnemonics();
+    assert!(
+        m.iter()
+            .all(|m| matches!(*m, "mfence" | "ret" | "endbr64" | "nop" | "int3")),
+        "{m:?}"
+    );
+}
+
+/// The fence-like instructions of `instructions` and the write-backs, in order, by mnemonic:
+/// the shape of an invalidation ("mfence", the evictions, "mfence").
+fn fences_and_write_backs(instructions: &[(String, String)]) -> Vec<&str> {
+    instructions
+        .iter()
+        .filter(|(m, ops)| {
+            is_fence_like(m, ops) || matches!(m.as_str(), "clwb" | "clflushopt" | "clflush")
+        })
+        .map(|(m, _)| m.as_str())
+        .collect()
+}
+
+/// Checks an invalidation path: it evicts with CLFLUSHOPT and CLFLUSH (dispatched), never CLWB;
+/// its only fences are MFENCEs, one before every eviction and one after (the last fence before
+/// every return is an MFENCE, and so is the first fence); nothing drains with SFENCE.
+fn assert_invalidation(name: &str, instructions: &[(String, String)]) {
+    let m: Vec<&str> = instructions.iter().map(|(m, _)| m.as_str()).collect();
+    for insn in ["clflushopt", "clflush"] {
+        assert!(m.contains(&insn), "{name} lacks {insn}: {m:?}");
+    }
+    assert!(!m.contains(&"clwb"), "{name} may keep the line: {m:?}");
+    assert!(!m.contains(&"sfence"), "{name}: {m:?}");
+    let shape = fences_and_write_backs(instructions);
+    let fences: Vec<&&str> = shape
+        .iter()
+        .filter(|m| !matches!(**m, "clflushopt" | "clflush"))
+        .collect();
+    assert!(
+        fences.iter().all(|f| **f == "mfence"),
+        "{name}: only MFENCE orders an invalidation: {shape:?}"
+    );
+    assert_eq!(shape.first(), Some(&"mfence"), "{name}: {shape:?}");
+    assert_eq!(shape.last(), Some(&"mfence"), "{name}: {shape:?}");
+    // Every return is reached through an MFENCE after the last eviction.
+    for (i, _) in m.iter().enumerate().filter(|(_, x)| **x == "ret") {
+        let before = fences_and_write_backs(&instructions[..i]);
+        assert_eq!(before.last(), Some(&"mfence"), "{name}: {m:?}");
+    }
+}
+
+#[test]
+fn invalidation_paths_evict_between_mfences_and_never_use_clwb() {
+    needs_objdump!();
+    std::hint::black_box(probe_addresses());
+    let f = function("probe_flusher_invalidate");
+    assert_invalidation("probe_flusher_invalidate", &f.instructions);
+    assert!(f.direct_calls().is_empty(), "{:?}", f.direct_calls());
+
+    // The free function: the cell's word, the dispatch inlined, only the cold first-use
+    // detection called.
+    let (_, calls) = with_entry_points("probe_free_invalidate");
+    let free = function("pmem_flush::invalidate_raw");
+    assert_invalidation("pmem_flush::invalidate_raw", &free.instructions);
+    assert!(
+        calls.iter().all(|c| c.contains("detect_and_store")),
+        "invalidate calls more than the cold first-use detection: {calls:?}"
+    );
 }
 
 #[test]
@@ -554,6 +695,38 @@ fn function_pointers_are_specialised_to_the_detected_instruction() {
         persist.direct_calls().is_empty(),
         "{name}: {:?}",
         persist.direct_calls()
+    );
+
+    let evict = sel.evict_write_back().mnemonic();
+    let (name, invalidate) = function_at(pmem_flush::get_invalidate_fn() as usize);
+    assert!(
+        invalidate.has(evict),
+        "{name} lacks {evict}: {:?}",
+        invalidate.mnemonics()
+    );
+    assert_eq!(
+        fences_and_write_backs(&invalidate.instructions)
+            .into_iter()
+            .filter(|m| *m != evict)
+            .collect::<Vec<_>>(),
+        ["mfence", "mfence"],
+        "{name}: {:?}",
+        invalidate.mnemonics()
+    );
+    for other in ["clwb", "clflushopt", "clflush", "sfence"]
+        .into_iter()
+        .filter(|m| *m != evict)
+    {
+        assert!(
+            !invalidate.has(other),
+            "{name} has {other}: {:?}",
+            invalidate.mnemonics()
+        );
+    }
+    assert!(
+        invalidate.direct_calls().is_empty(),
+        "{name}: {:?}",
+        invalidate.direct_calls()
     );
 
     let (name, drain) = function_at(pmem_flush::get_drain_fn() as usize);
@@ -846,5 +1019,7 @@ fn free_functions_read_the_cell_with_one_load() {
             "{name} loads {:?}, not the cell directly",
             loads[0]
         );
+        // The invalidation added nothing to the flush paths.
+        assert!(!f.has("mfence"), "{name}: {:?}", f.mnemonics());
     }
 }

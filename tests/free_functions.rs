@@ -31,6 +31,28 @@ fn free_functions_follow_the_global_selection() {
     pmem_flush::persist_value(&record);
     pmem_flush::deep_flush_value(&record.value[..]);
     assert!(buf.iter().enumerate().all(|(i, b)| *b == i as u8));
+
+    // Invalidated data reads back unchanged: written back before it was evicted.
+    for (offset, len) in [(0, 4096), (1, 63), (63, 2), (5, 0), (4000, 159)] {
+        buf[offset..offset + len]
+            .iter_mut()
+            .for_each(|b| *b = b.wrapping_add(3));
+        pmem_flush::invalidate(&buf[offset..offset + len]);
+        assert!(
+            buf[offset..offset + len]
+                .iter()
+                .enumerate()
+                .all(|(i, b)| *b == ((offset + i) as u8).wrapping_add(3)),
+            "invalidate at {offset}, {len} bytes"
+        );
+        buf[offset..offset + len]
+            .iter_mut()
+            .for_each(|b| *b = b.wrapping_sub(3));
+    }
+    pmem_flush::invalidate_value(&record);
+    pmem_flush::flusher().invalidate(&buf);
+    assert!(buf.iter().enumerate().all(|(i, b)| *b == i as u8));
+    assert_eq!((record.key, record.value[99]), (7, 9));
     assert_eq!((record.key, record.value[99]), (7, 9));
 
     // Zero length touches nothing: a dangling pointer is fine.
@@ -42,6 +64,8 @@ fn free_functions_follow_the_global_selection() {
         pmem_flush::deep_flush_raw(dangling, 0);
         pmem_flush::get_flush_fn()(dangling, 0);
         pmem_flush::get_persist_fn()(dangling, 0);
+        pmem_flush::invalidate_raw(dangling, 0);
+        pmem_flush::get_invalidate_fn()(dangling, 0);
     }
 
     assert!(!pmem_flush::has_hw_drain());
@@ -53,6 +77,7 @@ fn free_functions_follow_the_global_selection() {
         pmem_flush::get_flush_fn()(buf.as_ptr(), buf.len());
         pmem_flush::get_persist_fn()(buf.as_ptr(), buf.len());
         pmem_flush::get_deep_flush_fn()(buf.as_ptr(), buf.len());
+        pmem_flush::get_invalidate_fn()(buf.as_ptr(), buf.len());
     }
     pmem_flush::get_drain_fn()();
 
@@ -66,11 +91,20 @@ fn free_functions_follow_the_global_selection() {
     );
     assert_eq!(pmem_flush::flusher().flush_write_back(), WriteBack::None);
     pmem_flush::persist(&buf);
+    // ... and invalidate still evicts: stale lines are stale whatever the granularity.
+    assert_eq!(byte.evict_write_back(), detected.evict_write_back());
+    assert_eq!(
+        pmem_flush::flusher().evict_write_back(),
+        detected.evict_write_back()
+    );
+    pmem_flush::invalidate(&buf);
+    assert!(buf.iter().enumerate().all(|(i, b)| *b == i as u8));
 
     // Masks, libpmem's PMEM_NO_CLWB: the next best instruction, and Display says why.
     pmem_flush::configure(Config::new().disable(Features::CLWB));
     let masked = pmem_flush::selection();
     assert_ne!(masked.flush_write_back(), WriteBack::Clwb);
+    assert_eq!(masked.evict_write_back(), detected.evict_write_back());
     if detected.flush_write_back() == WriteBack::Clwb {
         assert!(
             masked

@@ -4,7 +4,8 @@
 //! It detects (MRS of ID_AA64ISAR1_EL1 and CTR_EL0 at EL1), prints the raw registers and the
 //! selection, persists a buffer through every entry point (free functions, the detected pair,
 //! function pointers, the concrete type of each instruction this CPU has, byte granularity),
-//! checks the data, prints `finished` and exits with status 0 (1 on any failure). After each
+//! invalidates it through every entry point (DC CIVAC between two DSB SY), checks the data,
+//! prints `finished` and exits with status 0 (1 on any failure). After each
 //! instruction has run it prints `executed: <mnemonic>`, which the scripts' table is built from.
 //!
 //!     scripts/cross.sh    # builds it and runs it under qemu-system-aarch64 -machine virt
@@ -23,7 +24,7 @@
 use core::arch::{asm, global_asm};
 use core::fmt::{self, Write};
 
-use pmem_flush::arch::aarch64::{DcCvac, DcCvadp, DcCvap, Dsb};
+use pmem_flush::arch::aarch64::{DcCivac, DcCvac, DcCvadp, DcCvap, Dsb, dsb_sy};
 use pmem_flush::prelude::*;
 use pmem_flush::{Config, Cpu, Flusher, Granularity, NotDurable};
 
@@ -292,6 +293,41 @@ extern "C" fn kmain() -> ! {
         if has {
             say!("executed: {insn}");
         }
+    }
+
+    // Invalidation at EL1: what was written just before reads back unchanged after, through
+    // the free functions, the flushers (byte granularity evicts too), the pointer and the
+    // concrete DcCivac between its two DSB SY.
+    let mut invalidated = true;
+    for (offset, len) in [(0, 8192), (1, 63), (63, 2), (100, 1), (4000, 159)] {
+        let range = offset..offset + len;
+        buf[range.clone()]
+            .iter_mut()
+            .for_each(|b| *b = b.wrapping_add(1));
+        pmem_flush::invalidate(&buf[range.clone()]);
+        invalidated &= buf[range.clone()]
+            .iter()
+            .enumerate()
+            .all(|(i, b)| *b == pattern(offset + i).wrapping_add(1));
+        buf[range].iter_mut().for_each(|b| *b = b.wrapping_sub(1));
+    }
+    flusher.invalidate(buf);
+    byte.invalidate(buf);
+    pmem_flush::invalidate_value(&buf[..]);
+    // SAFETY: `buf` is readable for its whole length.
+    unsafe { pmem_flush::get_invalidate_fn()(buf.as_ptr(), buf.len()) };
+    let civac = DcCivac::new();
+    if let Some(e) = civac {
+        dsb_sy();
+        e.evict(buf);
+        dsb_sy();
+    }
+    check(
+        "invalidate: written data reads back unchanged",
+        invalidated && intact(buf) && civac.is_some(),
+    );
+    if civac.is_some() {
+        say!("executed: dc civac");
     }
 
     buf[100] ^= 0xff;

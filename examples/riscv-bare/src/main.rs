@@ -6,12 +6,15 @@
 //! hands over (`riscv,isa-extensions` lists `zicbom`, `riscv,cbom-block-size` gives the block)
 //! and passes those facts in: that is what this image does. Then it persists a buffer through
 //! every entry point (free functions, function pointers, the pair, byte granularity, the
-//! concrete `CboClean`, the persistent copies), checks the data, and exits through QEMU's test
+//! concrete `CboClean`, the persistent copies), invalidates it through every entry point
+//! (`cbo.flush` between two `fence iorw,iorw`), checks the data, and exits through QEMU's test
 //! device: status 0 when every check passed, 1 when one failed, 3 on a trap (an illegal
 //! `cbo.clean` on a hart without Zicbom, for instance).
 //!
 //! The command line (`/chosen/bootargs`) may say `pmem-flush.cbom-block-size=N` to use Zicbom
 //! whatever the device tree says: the negative control, which must trap on a hart without it.
+//! With `pmem-flush.invalidate-first` as well, the first Zicbom instruction is an
+//! invalidation's `cbo.flush` instead of a `cbo.clean`, so that control covers it too.
 //!
 //!     scripts/cross.sh riscv    # builds it and runs it under qemu-system-riscv64 -machine virt
 //!
@@ -125,11 +128,11 @@ extern "C" fn trap(mcause: u64, mepc: u64, mtval: u64) -> ! {
         7 => "store access fault",
         _ => "exception",
     };
-    // cbo.clean is 0x0010200f with rs1 in bits 19:15.
-    let insn = if mcause == 2 && mtval & 0xfff0_7fff == 0x0010_200f {
-        " (cbo.clean)"
-    } else {
-        ""
+    // cbo.clean is 0x0010200f and cbo.flush 0x0020200f, with rs1 in bits 19:15.
+    let insn = match mtval & 0xfff0_7fff {
+        0x0010_200f if mcause == 2 => " (cbo.clean)",
+        0x0020_200f if mcause == 2 => " (cbo.flush)",
+        _ => "",
     };
     say!("TRAP: mcause {mcause} ({what}) at mepc {mepc:#x}, mtval {mtval:#x}{insn}");
     say!("finished: FAILED (trap)");
@@ -155,8 +158,9 @@ static mut AREA: Area = Area([0; 8192]);
 
 /// What the device tree says about Zicbom on the first hart: its block size when
 /// `riscv,isa-extensions` (or the older `riscv,isa` string) lists `zicbom` and
-/// `riscv,cbom-block-size` is there; and a block size forced on the command line.
-fn zicbom_from_device_tree(dtb: *const u8) -> (Option<usize>, Option<usize>) {
+/// `riscv,cbom-block-size` is there; a block size forced on the command line; and whether the
+/// command line asks to invalidate first.
+fn zicbom_from_device_tree(dtb: *const u8) -> (Option<usize>, Option<usize>, bool) {
     // SAFETY: QEMU (like OpenSBI and U-Boot) passes a valid flattened device tree in a1.
     let fdt = match unsafe { fdt::Fdt::from_ptr(dtb) } {
         Ok(fdt) => fdt,
@@ -168,7 +172,7 @@ fn zicbom_from_device_tree(dtb: *const u8) -> (Option<usize>, Option<usize>) {
     };
     let Some(cpu) = fdt.cpus().next() else {
         say!("device tree: no /cpus node");
-        return (None, None);
+        return (None, None, false);
     };
     let listed = match cpu.property("riscv,isa-extensions") {
         Some(p) => p.value.split(|&b| b == 0).any(|e| e == b"zicbom"),
@@ -181,21 +185,27 @@ fn zicbom_from_device_tree(dtb: *const u8) -> (Option<usize>, Option<usize>) {
         .property("riscv,cbom-block-size")
         .and_then(|p| p.as_usize());
     say!("device tree: zicbom listed: {listed}; riscv,cbom-block-size: {block:?}");
-    let forced = fdt.chosen().bootargs().and_then(|args| {
-        args.split_whitespace()
-            .find_map(|w| w.strip_prefix("pmem-flush.cbom-block-size="))
-            .and_then(|v| v.parse().ok())
-    });
-    (block.filter(|_| listed), forced)
+    let args = fdt.chosen().bootargs().unwrap_or("");
+    let forced = args
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("pmem-flush.cbom-block-size="))
+        .and_then(|v| v.parse().ok());
+    let invalidate_first = args
+        .split_whitespace()
+        .any(|w| w == "pmem-flush.invalidate-first");
+    (block.filter(|_| listed), forced, invalidate_first)
 }
 
 #[unsafe(no_mangle)]
 extern "C" fn kmain(hartid: usize, dtb: *const u8) -> ! {
     say!("pmem-flush bare-metal RISC-V example (M-mode)");
     say!("hart {hartid}; misa {:#x}; device tree at {dtb:p}", misa());
-    let (block, forced) = zicbom_from_device_tree(dtb);
+    let (block, forced, invalidate_first) = zicbom_from_device_tree(dtb);
     if let Some(size) = forced {
         say!("command line: pmem-flush.cbom-block-size={size}: Zicbom forced");
+    }
+    if invalidate_first {
+        say!("command line: pmem-flush.invalidate-first: an invalidation comes first");
     }
 
     let area = &raw mut AREA;
@@ -206,7 +216,7 @@ extern "C" fn kmain(hartid: usize, dtb: *const u8) -> ! {
         say!("  {what:<56} {}", if ok { "ok" } else { "FAILED" });
         failures += u32::from(!ok);
     };
-    let zicbom = exercise_entry_points(forced.or(block), buf, &mut check);
+    let zicbom = exercise_entry_points(forced.or(block), invalidate_first, buf, &mut check);
 
     if failures > 0 {
         say!("finished: {failures} check(s) FAILED");
@@ -222,14 +232,15 @@ extern "C" fn kmain(hartid: usize, dtb: *const u8) -> ! {
 
 /// Every use of pmem-flush's API in this example, in one place: configures the crate with what
 /// the platform said (the Zicbom block size, or `None` without Zicbom), then persists `buf`
-/// through each entry point and checks it reads back intact. Returns whether cbo.clean was in
-/// use.
+/// through each entry point and invalidates it through each (first, if `invalidate_first`),
+/// and checks it reads back intact. Returns whether cbo.clean was in use.
 fn exercise_entry_points(
     cbom_block_size: Option<usize>,
+    invalidate_first: bool,
     buf: &mut [u8; 8192],
     check: &mut dyn FnMut(&str, bool),
 ) -> bool {
-    use pmem_flush::arch::riscv64::{CboClean, FenceIorw};
+    use pmem_flush::arch::riscv64::{CboClean, CboFlush, FenceIorw, fence_iorw};
     use pmem_flush::prelude::*;
     use pmem_flush::{Config, Flusher, Granularity, MemFlags, Selection, WriteBack};
 
@@ -249,6 +260,9 @@ fn exercise_entry_points(
     let intact = |buf: &[u8]| buf.iter().enumerate().all(|(i, b)| *b == pattern(i));
 
     say!("self-check:");
+    if invalidate_first {
+        pmem_flush::invalidate(&buf[..64]);
+    }
     for offset in 0..64 {
         pmem_flush::persist(&buf[offset..offset + 4096]);
     }
@@ -301,6 +315,46 @@ fn exercise_entry_points(
         FenceIorw.drain();
         check("concrete type: CboClean, then FenceIorw", intact(buf));
         say!("executed: cbo.clean");
+    }
+
+    // Invalidation: what was written just before reads back unchanged after, through the free
+    // functions, the flusher (byte granularity evicts too), the pointer and the concrete
+    // CboFlush between its two fences.
+    let mut invalidated = true;
+    for (offset, len) in [(0, 8192), (1, 63), (63, 2), (100, 1), (4000, 159)] {
+        let range = offset..offset + len;
+        buf[range.clone()]
+            .iter_mut()
+            .for_each(|b| *b = b.wrapping_add(1));
+        pmem_flush::invalidate(&buf[range.clone()]);
+        invalidated &= buf[range.clone()]
+            .iter()
+            .enumerate()
+            .all(|(i, b)| *b == pattern(offset + i).wrapping_add(1));
+        buf[range].iter_mut().for_each(|b| *b = b.wrapping_sub(1));
+    }
+    flusher.invalidate(buf);
+    byte.invalidate(buf);
+    pmem_flush::invalidate_value(&buf[..]);
+    // SAFETY: `buf` is readable for its whole length.
+    unsafe { pmem_flush::get_invalidate_fn()(buf.as_ptr(), buf.len()) };
+    if zicbom {
+        // SAFETY: as for `CboClean` above.
+        let flush = unsafe { CboFlush::new_unchecked(cpu.line_size) };
+        fence_iorw();
+        flush.evict(buf);
+        fence_iorw();
+    }
+    check(
+        if zicbom {
+            "invalidate (cbo.flush): written data reads back unchanged"
+        } else {
+            "invalidate (fences only, no Zicbom): data unchanged"
+        },
+        invalidated && intact(buf),
+    );
+    if zicbom {
+        say!("executed: cbo.flush");
     }
 
     // Persistent copies: ordinary stores, each block cleaned (RISC-V has no non-temporal

@@ -3,8 +3,8 @@
 //! UEFI runs applications in ring 0, so this is what a boot loader, a firmware driver or an
 //! early kernel sees: it prints CPL, CR4 and the raw CPUID values, detects, persists a buffer
 //! through every entry point (free functions, function pointers, the detected pair, byte
-//! granularity, each concrete write-back type the CPU has, the persistent copies), checks the
-//! data, and ends QEMU through its `isa-debug-exit` device: status 33 when every check passed,
+//! granularity, each concrete write-back type the CPU has, the persistent copies), invalidates
+//! it through every entry point (CLFLUSHOPT or CLFLUSH between two MFENCEs), checks the data, and ends QEMU through its `isa-debug-exit` device: status 33 when every check passed,
 //! 35 when one failed, 37 on an invalid opcode (#UD).
 //!
 //! OVMF leaves CR4.OSXSAVE clear (no AVX) and the `x86_64-unknown-uefi` target is soft-float
@@ -290,7 +290,7 @@ extern "efiapi" fn efi_main(_image: *mut c_void, system_table: *const SystemTabl
 /// Every use of pmem-flush's API in this example, in one place: detects, then persists `buf`
 /// through each entry point and checks it reads back intact.
 fn exercise_entry_points(buf: &mut [u8; 8192], check: &mut dyn FnMut(&str, bool)) {
-    use pmem_flush::arch::x86_64::{Clflush, ClflushOpt, Clwb, Sfence};
+    use pmem_flush::arch::x86_64::{Clflush, ClflushOpt, Clwb, Mfence, Sfence, mfence};
     use pmem_flush::prelude::*;
     use pmem_flush::{
         Config, Cpu, Features, Flusher, Granularity, MemFlags, NonTemporal, NotDurable,
@@ -376,6 +376,51 @@ fn exercise_entry_points(buf: &mut [u8; 8192], check: &mut dyn FnMut(&str, bool)
         say!("executed: {insn}");
     }
     say!("executed: sfence");
+
+    // Invalidation at CPL 0: what was written just before reads back unchanged after, through
+    // the free functions, the flushers (byte granularity evicts too), the pointer, and each
+    // evicting type this CPU has between two MFENCEs.
+    let mut invalidated = true;
+    for (offset, len) in [(0, 8192), (1, 63), (63, 2), (100, 1), (4000, 159)] {
+        let range = offset..offset + len;
+        buf[range.clone()]
+            .iter_mut()
+            .for_each(|b| *b = b.wrapping_add(1));
+        pmem_flush::invalidate(&buf[range.clone()]);
+        invalidated &= buf[range.clone()]
+            .iter()
+            .enumerate()
+            .all(|(i, b)| *b == pattern(offset + i).wrapping_add(1));
+        buf[range].iter_mut().for_each(|b| *b = b.wrapping_sub(1));
+    }
+    flusher.invalidate(buf);
+    byte.invalidate(buf);
+    pmem_flush::invalidate_value(&buf[..]);
+    // SAFETY: `buf` is readable for its whole length.
+    unsafe { pmem_flush::get_invalidate_fn()(buf.as_ptr(), buf.len()) };
+    let mut evicted: [Option<&str>; 2] = [None; 2];
+    if let Some(e) = ClflushOpt::new() {
+        mfence();
+        e.evict(buf);
+        Mfence.drain();
+        evicted[0] = Some("clflushopt");
+    }
+    if let Some(e) = Clflush::new() {
+        mfence();
+        e.evict(buf);
+        Mfence.drain();
+        evicted[1] = Some("clflush");
+    }
+    check(
+        "invalidate: written data reads back unchanged",
+        invalidated && intact(buf),
+    );
+    let evict = pmem_flush::selection().evict_write_back();
+    say!("  invalidated with {evict}");
+    for insn in evicted.into_iter().flatten() {
+        say!("executed: {insn}");
+    }
+    say!("executed: mfence");
 
     // Persistent copies with libpmem's flags, through the free functions and the pointers
     // (the detected stores).

@@ -3,12 +3,13 @@
 use core::arch::asm;
 
 /// Waits until every earlier memory access and cache maintenance instruction of this CPU
-/// (DC CVAC / CVAP / CVADP included) is complete, for the full system, before any later
+/// (DC CVAC / CVAP / CVADP / CIVAC included) is complete, for the full system, before any later
 /// instruction executes.
 ///
 /// Ordering: the drain for persistence. A `DMB` would only order the cleans, not wait for
 /// them; Linux also ends its persistent-memory write-back with `DSB SY`. PMDK's `DMB ISHST` is
-/// weaker than this.
+/// weaker than this. It is also the invalidation fence on both sides of DC CIVAC: later loads
+/// wait for it too (see [`dc_civac`](super::dc_civac)).
 ///
 /// Manual: Arm ARM (DDI 0487), C6.2 "DSB, Data Synchronization Barrier", and D7.5.9 on the
 /// completion of cache maintenance instructions; every ARMv8 CPU, at every exception level.

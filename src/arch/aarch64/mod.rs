@@ -1,15 +1,19 @@
-//! AArch64: DC CVAC, DC CVAP, DC CVADP, DSB SY, and the ID_AA64ISAR1_EL1 / CTR_EL0 reads.
+//! AArch64: DC CVAC, DC CVAP, DC CVADP, DC CIVAC, DSB SY, and the ID_AA64ISAR1_EL1 / CTR_EL0
+//! reads.
 //!
 //! The raw instructions are `unsafe fn`s taking the address of one line; the concrete flusher
 //! types ([`DcCvap`], [`DcCvadp`], [`DcCvac`]) walk a range with one of them and no dispatch;
-//! [`Dsb`] is the drain.
+//! [`Dsb`] is the drain. [`DcCivac`] evicts ([`Evict`](crate::Evict)) for invalidation, between
+//! two [`dsb_sy`].
 
+mod dc_civac;
 mod dc_cvac;
 mod dc_cvadp;
 mod dc_cvap;
 mod dsb;
 mod sysreg;
 
+pub use dc_civac::{DcCivac, dc_civac};
 pub use dc_cvac::{DcCvac, dc_cvac};
 pub use dc_cvadp::{DcCvadp, dc_cvadp};
 pub use dc_cvap::{DcCvap, dc_cvap};

@@ -62,7 +62,8 @@ pub unsafe fn read_ctr_el0() -> u64 {
 /// Reads both registers that [`decode`](crate::features::aarch64::decode) needs: the caller's
 /// way to opt in to the ID-register read at EL0 under Linux, e.g.
 ///
-/// ```
+/// ```standalone_crate
+/// // (A process of its own: it changes the global selection other doc tests read.)
 /// # #[cfg(target_os = "linux")] {
 /// use pmem_flush::{Config, Selection, features::aarch64};
 /// // SAFETY: Linux emulates EL0 reads of the ID registers and sets SCTLR_EL1.UCT.

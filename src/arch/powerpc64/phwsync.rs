@@ -10,7 +10,8 @@ use core::arch::asm;
 /// [`dcbstps`](super::dcbstps), which documents what older processors do and do not do).
 ///
 /// Ordering: a full barrier (stronger than `lwsync`, which does not order write-backs; PMDK
-/// moved from `lwsync` to this for that reason).
+/// moved from `lwsync` to this for that reason). Loads are ordered too, so it is also the
+/// invalidation fence on both sides of [`dcbf`](super::dcbf).
 ///
 /// Manual: Power ISA 3.1, Book II, 4.6.3 "Memory Barrier Instructions" (`sync` with L = 4,
 /// extended mnemonic `phwsync`). Encoding `0x7C80_04AC`, emitted as a word so that assemblers

@@ -10,7 +10,8 @@ use core::arch::asm;
 /// predecessor set needs both: `fence rw,rw` would leave a clean of an I/O-attributed block
 /// unordered. Later stores of either class must wait, and later loads too, so that this drain
 /// is as strong as AArch64's `DSB SY` and POWER's `phwsync`: `fence iorw,iorw`, the plain
-/// `fence`.
+/// `fence`. Because it orders later loads too, it is also the invalidation fence on both sides
+/// of [`cbo_flush`](super::cbo_flush).
 ///
 /// Manual: RISC-V Unprivileged ISA, "FENCE" and the RVWMO memory model; CMO extensions 1.0,
 /// "Memory Ordering". Every RISC-V CPU.

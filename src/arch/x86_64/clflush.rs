@@ -8,7 +8,9 @@ use crate::features::Features;
 ///
 /// Ordering: ordered with writes, with other CLFLUSHes and with fences, so each one waits for
 /// the previous: correct without a fence, but serial and slow. This crate still drains with
-/// `SFENCE` after it, as libpmem2 does.
+/// `SFENCE` after it, as libpmem2 does. It is not ordered with reads (nor with CLFLUSHOPT and
+/// CLWB): as the eviction of an invalidation it is preceded and followed by `MFENCE`
+/// ([`mfence`](super::mfence), which says why).
 ///
 /// Manual: Intel SDM Vol. 2A, "CLFLUSH—Flush Cache Line"; detected by CPUID.01H:EDX\[19\].
 /// Encoding `0F AE /7`.
@@ -36,8 +38,11 @@ pub unsafe fn clflush(line: *const u8) {
 }
 
 concrete_flusher!(
-    /// A [`Flush`](crate::Flush) fixed to CLFLUSH at compile time: each call is the bare loop.
+    /// A [`Flush`](crate::Flush) and [`Evict`](crate::Evict) fixed to CLFLUSH at compile time:
+    /// each call is the bare loop.
     Clflush,
     clflush,
     Features::CLFLUSH
 );
+
+impl_evict!(Clflush, clflush);

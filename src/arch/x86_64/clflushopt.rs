@@ -7,8 +7,10 @@ use crate::features::Features;
 /// Writes the cache line containing `line` back to memory and invalidates it.
 ///
 /// Ordering: like CLWB, ordered with older writes to the same line, with fences and locked
-/// instructions; not with writes to other lines or other write-backs. An `SFENCE` after it
-/// orders it before later stores.
+/// instructions; not with writes to other lines, other write-backs, or reads. An `SFENCE`
+/// after it orders it before later stores. As the eviction of an invalidation it is preceded
+/// and followed by `MFENCE` ([`mfence`](super::mfence), which says why), since later loads may
+/// pass an `SFENCE`.
 ///
 /// Manual: Intel SDM Vol. 2A, "CLFLUSHOPT—Flush Cache Line Optimized"; detected by
 /// CPUID.(EAX=07H,ECX=0):EBX\[23\]. Encoding `66 0F AE /7`.
@@ -36,8 +38,11 @@ pub unsafe fn clflushopt(line: *const u8) {
 }
 
 concrete_flusher!(
-    /// A [`Flush`](crate::Flush) fixed to CLFLUSHOPT at compile time: each call is the bare loop.
+    /// A [`Flush`](crate::Flush) and [`Evict`](crate::Evict) fixed to CLFLUSHOPT at compile
+    /// time: each call is the bare loop.
     ClflushOpt,
     clflushopt,
     Features::CLFLUSHOPT
 );
+
+impl_evict!(ClflushOpt, clflushopt);
