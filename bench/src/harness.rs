@@ -270,6 +270,8 @@ pub struct Summary {
     /// Medians (and quartiles) of the per-round ratios to each baseline.
     pub vs_libpmem: Ratio,
     pub vs_floor: Ratio,
+    /// The ids `vs_floor` divides by (the faster one in each round).
+    pub floor: Vec<String>,
     pub vs_concrete: Ratio,
 }
 
@@ -565,6 +567,10 @@ fn summarize<E>(case: &Case<E>, samples: &[Vec<f64>]) -> Vec<Summary> {
                         k,
                     )
                 },
+                floor: floors
+                    .iter()
+                    .map(|&f| case.contenders[f].id.to_owned())
+                    .collect(),
                 vs_concrete: concrete.map_or(Ratio::NONE, |b| per_round(&|r| samples[b][r], k)),
             }
         })

@@ -404,6 +404,7 @@ fn to_csv(meta: &[(String, String)], rows: &[Summary]) -> String {
             vs_floor: r.vs_floor.median,
             vs_floor_q1: r.vs_floor.q1,
             vs_floor_q3: r.vs_floor.q3,
+            floor: r.floor.join("|"),
             vs_concrete: r.vs_concrete.median,
             vs_concrete_q1: r.vs_concrete.q1,
             vs_concrete_q3: r.vs_concrete.q3,

@@ -26,6 +26,10 @@ pub struct Record {
     pub vs_floor: f64,
     pub vs_floor_q1: f64,
     pub vs_floor_q3: f64,
+    /// The contenders `vs_floor` divides by, `|`-separated (the faster one in each round when
+    /// there are several); empty in results written before the column existed.
+    #[serde(default)]
+    pub floor: String,
     pub vs_concrete: f64,
     pub vs_concrete_q1: f64,
     pub vs_concrete_q3: f64,
@@ -63,6 +67,8 @@ struct Row {
     /// (median, q1, q3) of the per-round ratios.
     vs_libpmem: [f64; 3],
     vs_floor: [f64; 3],
+    /// What `vs_floor` divides by (see [`Record::floor`]).
+    floor: String,
     vs_concrete: [f64; 3],
 }
 
@@ -79,6 +85,7 @@ impl From<Record> for Row {
             median: r.median_ns,
             vs_libpmem: [r.vs_libpmem, r.vs_libpmem_q1, r.vs_libpmem_q3],
             vs_floor: [r.vs_floor, r.vs_floor_q1, r.vs_floor_q3],
+            floor: r.floor,
             vs_concrete: [r.vs_concrete, r.vs_concrete_q1, r.vs_concrete_q3],
         }
     }
@@ -449,12 +456,21 @@ fn ratio_panel(data: &Data, group: &str, mode: &str, which: usize, ids: &[&str])
     let title = if which == 0 {
         format!("{mode}: time / libpmem")
     } else {
-        let floors: Vec<String> = ["floor", "floor.nt", "floor.t"]
-            .into_iter()
-            .filter(|id| data.get(group, mode, sizes[0], id).is_some())
-            .map(|id| id.to_string())
-            .collect();
-        format!("{mode}: time / floor ({})", floors.join(" or "))
+        // The floor the rows were divided by, as recorded; results from before the column
+        // existed ran only the mode's own floors, so the ones present are those.
+        let recorded = ids
+            .iter()
+            .find_map(|id| data.get(group, mode, sizes[0], id))
+            .map(|r| r.floor.replace('|', " or "))
+            .filter(|f| !f.is_empty());
+        let floors = recorded.unwrap_or_else(|| {
+            ["floor", "floor.nt", "floor.t"]
+                .into_iter()
+                .filter(|id| data.get(group, mode, sizes[0], id).is_some())
+                .collect::<Vec<_>>()
+                .join(" or ")
+        });
+        format!("{mode}: time / floor ({floors})")
     };
     Panel {
         title,
@@ -689,8 +705,10 @@ const WHAT_IS_TIMED: &str = concat!(
          MFENCE: the destination is not cached, as new pmem usually is). Destinations start on \
          64-byte boundaries, regions of a batch cover 16 KiB; the timing ends with MFENCE. \
          Modes: libpmem's default choice (`pmem_memcpy_persist`), forced temporal \
-         (`PMEM_F_MEM_TEMPORAL`) and forced non-temporal (`PMEM_F_MEM_NONTEMPORAL`). The floor \
-         of the default mode is the faster of the two floors in each round.\n\
+         (`PMEM_F_MEM_TEMPORAL`) and forced non-temporal (`PMEM_F_MEM_NONTEMPORAL`). Both \
+         floors run in every mode, so the modes' rounds have the same company and a default \
+         copy can be compared with a forced one; the floor of the default mode is the faster \
+         of the two in each round, a forced mode's is its own kind.\n\
          - **Contenders**: ours through the free functions (`ours.free`), the pmem2-style \
          function pointers (`ours.fn`), the detected `Flusher`/`Drainer` pair (`ours.pair`) and \
          the concrete `Clwb`/`Sfence` types (`ours.concrete`); libpmem (`libpmem`, and \
@@ -1142,6 +1160,7 @@ mod tests {
             vs_floor: f64::NAN,
             vs_floor_q1: f64::NAN,
             vs_floor_q3: f64::NAN,
+            floor: String::new(),
             vs_concrete: 1.0,
             vs_concrete_q1: 1.0,
             vs_concrete_q3: 1.0,
@@ -1162,6 +1181,38 @@ mod tests {
         assert_eq!(r.label, "pmem_flush::memcpy_persist_raw, with a comma");
         assert_eq!(r.vs_libpmem, [0.99, 0.98, 1.01]);
         assert!(r.vs_floor[0].is_nan());
+    }
+
+    #[test]
+    fn the_floor_column_is_kept_and_may_be_missing() {
+        let mut with = record(1024, 300.0);
+        with.floor = "floor.nt|floor.t".into();
+        let data = Data::parse(&to_csv(&[], &[with]));
+        let r = data
+            .get("memcpy", "default", 1024, "ours.free")
+            .expect("row");
+        assert_eq!(r.floor, "floor.nt|floor.t");
+        // Results written before the column existed (the committed runs) still parse.
+        let text = to_csv(&[], &[record(1024, 300.0)]);
+        let mut rdr = csv::Reader::from_reader(text.as_bytes());
+        let header = rdr.headers().expect("header").clone();
+        let keep: Vec<usize> = (0..header.len())
+            .filter(|&i| &header[i] != "floor")
+            .collect();
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(keep.iter().map(|&i| &header[i])).unwrap();
+        for rec in rdr.records() {
+            let rec = rec.expect("valid");
+            w.write_record(keep.iter().map(|&i| &rec[i])).unwrap();
+        }
+        let old = String::from_utf8(w.into_inner().unwrap()).unwrap();
+        let old_header = old.lines().next().unwrap();
+        assert!(!old_header.split(',').any(|c| c == "floor"), "{old}");
+        let data = Data::parse(&old);
+        let r = data
+            .get("memcpy", "default", 1024, "ours.free")
+            .expect("row");
+        assert_eq!((r.median, r.floor.as_str()), (300.0, ""));
     }
 
     #[test]
