@@ -64,7 +64,7 @@ fn main() {
     println!("cross-check with std: not built (add --features std)");
 
     let mut check = |what: &str, ok: bool| {
-        println!("  {what:<54} {}", if ok { "ok" } else { "FAILED" });
+        println!("  {what:<60} {}", if ok { "ok" } else { "FAILED" });
         failures += usize::from(!ok);
     };
     println!("self-check:");
@@ -105,8 +105,9 @@ fn main() {
     kept.persist_value(&[1u64, 2, 3]);
     let commit_word = std::sync::atomic::AtomicU64::new(0);
     kept.commit(&commit_word, 42);
+    println!("  kept flusher: {kept}");
     check(
-        &format!("kept flusher ({kept})"),
+        "kept flusher: flush, drain, persist, persist_value, commit",
         intact(&buf) && commit_word.into_inner() == 42,
     );
 
@@ -299,7 +300,7 @@ fn main() {
         }
         let nt = copier.non_temporal();
         println!(
-            "  copies with {:<50} {}",
+            "  copies with {:<48} {}",
             nt.mnemonic(),
             if ok_here { "ok" } else { "FAILED" }
         );

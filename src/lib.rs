@@ -81,8 +81,9 @@
 //! - Flush covers every line that overlaps `[addr, addr + len)`; `len == 0` touches nothing; no
 //!   end address that could wrap is computed, and a range claiming to run past the top of the
 //!   address space is cut at the top.
-//! - Drain is SFENCE on x86-64 (also after CLFLUSH), DSB SY on AArch64, phwsync on 64-bit
-//!   POWER, FENCE iorw,iorw on RISC-V, a sequentially consistent atomic fence elsewhere.
+//! - Drain is SFENCE on x86-64 (also after CLFLUSH, as in libpmem2; libpmem skips it), DSB SY
+//!   on AArch64, phwsync on 64-bit POWER, FENCE iorw,iorw on RISC-V, a sequentially consistent
+//!   atomic fence elsewhere.
 //!   [`has_hw_drain`] is `false`.
 //! - Byte granularity (eADR): flush does nothing, drain still fences, deep flush still writes
 //!   back, invalidate still evicts.
@@ -100,6 +101,10 @@
 //!   `std`; with `std` it also reads libpmem's environment variables (which allocates and takes
 //!   the standard library's environment lock) and, on 64-bit POWER Linux, `/proc/self/auxv`.
 //!   Call [`init`] (or [`configure`]) before that matters.
+//! - AArch64 bare-metal and kernel builds (`target_os` `none` or `uefi`) detect by reading
+//!   `ID_AA64ISAR1_EL1`, which traps at EL0: a bare-metal program that runs at EL0 builds with
+//!   `RUSTFLAGS="--cfg pmem_flush_el0"`, and then detection assumes DC CVAC only (pass more
+//!   through [`Cpu::new`] when the platform says so).
 //!
 //! # Configuration
 //!

@@ -24,6 +24,11 @@ pub type FlushFn = unsafe fn(addr: *const u8, len: usize);
 /// libpmem2's `pmem2_persist_fn`: flush, then drain. Call with the contract of
 /// [`Flush::flush_raw`].
 ///
+/// Also the type of the other whole operations over a range handed out as function pointers:
+/// deep flush ([`get_deep_flush_fn`](crate::get_deep_flush_fn)) and invalidate
+/// ([`get_invalidate_fn`](crate::get_invalidate_fn)). It is the same type as [`FlushFn`]; the
+/// two names say what the pointer does, not what the compiler checks.
+///
 /// ```
 /// use pmem_flush::PersistFn;
 /// let persist: PersistFn = pmem_flush::flusher().persist_fn();
@@ -563,7 +568,11 @@ impl fmt::Display for Flusher {
             (WriteBack::None, _) => f.write_str("flush: nothing (NOT DURABLE)")?,
             (wb, _) => write!(f, "flush: {wb} per {}-byte line", self.line_size())?,
         }
-        write!(f, "; deep flush: {}; invalidate: ", self.deep_kind)?;
+        match self.deep_kind {
+            WriteBack::None => f.write_str("; deep flush: nothing")?,
+            wb => write!(f, "; deep flush: {wb}")?,
+        }
+        f.write_str("; invalidate: ")?;
         match self.evict_kind {
             WriteBack::None => write!(f, "{} only (NOTHING IS EVICTED)", arch::INVALIDATE)?,
             wb => write!(f, "{0}, {wb}, {0}", arch::INVALIDATE)?,
@@ -626,8 +635,9 @@ impl fmt::Display for NotDurable {
         {
             "every write-back instruction this CPU has is disabled by configuration"
         } else {
-            "no write-back instruction is known to this crate here (on RISC-V, pass the \
-             platform's Zicbom facts to `Flusher::new_unchecked`)"
+            "no write-back instruction is known to this crate here (on RISC-V: build the \
+             selection from the platform's Zicbom facts, `Selection::new(&features::riscv64::\
+             zicbom(block_size), config)`, and pass it to `Flusher::new_unchecked`)"
         };
         write!(
             f,

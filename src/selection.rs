@@ -1105,7 +1105,9 @@ impl fmt::Display for Selection {
             .iter()
             .filter(|wb| !self.arch.deep_write_backs().contains(wb));
         for &wb in self.arch.deep_write_backs().iter().chain(evict_only) {
-            let state = if wb == self.best {
+            // At byte granularity flush executes nothing: the best instruction is then only
+            // deep flush's.
+            let state = if wb == self.flush_write_back() {
                 "chosen"
             } else if wb == self.deep {
                 "chosen for deep flush"
@@ -1297,6 +1299,8 @@ mod tests {
             text.contains("deep flush: clwb per 64-byte line, then sfence"),
             "{text}"
         );
+        // Flush executes nothing here, so the best instruction is only deep flush's.
+        assert!(text.contains("clwb        chosen for deep flush"), "{text}");
 
         let none = Selection::for_arch(Arch::Other, &cpu, Config::new());
         assert!(format!("{none}").contains("none known for this architecture"));

@@ -32,7 +32,9 @@ use crate::traits::{Drain, Flush, Persist};
 use temporal::Vectors;
 
 bitflags! {
-    /// libpmem's `PMEM_F_MEM_*` flags, with its bit values.
+    /// libpmem's `PMEM_F_MEM_*` flags, with its bit values. Other bits (from
+    /// [`from_bits_retain`](MemFlags::from_bits_retain)) are ignored, as libpmem's release
+    /// builds ignore them.
     ///
     /// ```
     /// use pmem_flush::{MemFlags, prelude::*};

@@ -48,6 +48,30 @@ fn libpmem_choice_table() {
     }
 }
 
+/// Bits outside libpmem's six flags (from `MemFlags::from_bits_retain`) change nothing: the
+/// plan is the one of the known bits alone, as libpmem's release builds ignore them too.
+#[test]
+fn unknown_flag_bits_are_ignored() {
+    for bits in 0..64u32 {
+        let known = MemFlags::from_bits_truncate(bits);
+        for extra in [1 << 6, 1 << 20, 1 << 31, !63] {
+            let flags = MemFlags::from_bits_retain(bits | extra);
+            assert_ne!(flags.bits(), known.bits());
+            for granularity in [Granularity::Byte, Granularity::CacheLine] {
+                for nt in [NonTemporal::None, NonTemporal::Sse2] {
+                    for len in [0, 8, 255, 256, 4096] {
+                        assert_eq!(
+                            choose(flags, len, granularity, 256, nt),
+                            choose(known, len, granularity, 256, nt),
+                            "{flags:?} {granularity:?} {nt:?} {len}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The rule, restated as a decision table over the flags that matter, for every one of the 64
 /// flag combinations, below / at / above the threshold, thresholds 0, 256 and never, both
 /// granularities, with and without non-temporal stores available.
@@ -145,9 +169,9 @@ fn host_paths() -> Vec<NonTemporal> {
 }
 
 /// A flusher's copy settings, spelled out so that tests can force each one (the fields of the
-/// `Copier` these tests were written for).
+/// `Copier` type these tests were written for, since folded into `Flusher`).
 #[derive(Clone, Copy)]
-struct Copier {
+struct CopyPaths {
     threshold: usize,
     write_back: WriteBack,
     nt: NonTemporal,
@@ -155,10 +179,10 @@ struct Copier {
     granularity: Granularity,
 }
 
-impl Copier {
-    fn new(config: Config) -> Copier {
+impl CopyPaths {
+    fn new(config: Config) -> CopyPaths {
         let sel = Selection::detect(config);
-        Copier {
+        CopyPaths {
             threshold: config.nt_threshold(),
             write_back: sel.flush_write_back(),
             nt: sel.non_temporal(),
@@ -214,11 +238,11 @@ impl Copier {
 
 /// The detected copier with its non-temporal path forced to `p` and threshold 0 (so every
 /// unflagged copy takes the non-temporal path).
-fn copier_with(p: NonTemporal) -> Copier {
-    Copier {
+fn copier_with(p: NonTemporal) -> CopyPaths {
+    CopyPaths {
         nt: p,
         threshold: 0,
-        ..Copier::new(Config::new())
+        ..CopyPaths::new(Config::new())
     }
 }
 
@@ -235,7 +259,7 @@ fn pattern(n: usize) -> Vec<u8> {
     (0..n).map(|i| (i * 7 + 3) as u8 ^ (i >> 8) as u8).collect()
 }
 
-fn check_move(c: &Copier, flags: MemFlags, src: usize, dst: usize, len: usize) {
+fn check_move(c: &CopyPaths, flags: MemFlags, src: usize, dst: usize, len: usize) {
     let size = src.max(dst) + len + 80;
     let mut buf = pattern(size);
     let mut want = buf.clone();
@@ -253,7 +277,7 @@ fn check_move(c: &Copier, flags: MemFlags, src: usize, dst: usize, len: usize) {
     }
 }
 
-fn check_set(c: &Copier, flags: MemFlags, dst: usize, len: usize, value: u8) {
+fn check_set(c: &CopyPaths, flags: MemFlags, dst: usize, len: usize, value: u8) {
     let mut buf = pattern(dst + len + 80);
     let mut want = buf.clone();
     want[dst..dst + len].fill(value);
@@ -380,7 +404,7 @@ fn random_offsets_lengths_flags_and_paths() {
         } else {
             Granularity::CacheLine
         };
-        let c = Copier {
+        let c = CopyPaths {
             threshold,
             granularity,
             ..copier_with(p)
@@ -420,7 +444,7 @@ fn fence_after_the_last_non_temporal_store_for_every_write_back() {
     let mut cases = 0;
     for wb in host_write_backs() {
         for p in host_paths().into_iter().filter(|p| *p != NonTemporal::None) {
-            let c = Copier {
+            let c = CopyPaths {
                 write_back: wb,
                 ..copier_with(p)
             };
@@ -485,7 +509,7 @@ fn fence_after_the_last_non_temporal_store_for_every_write_back() {
 #[test]
 fn temporal_paths_write_back_every_line_and_byte_granularity_none() {
     let wb = Selection::detect(Config::new()).best_write_back();
-    let c = Copier {
+    let c = CopyPaths {
         write_back: wb,
         ..copier_with(NonTemporal::None)
     };
@@ -504,7 +528,7 @@ fn temporal_paths_write_back_every_line_and_byte_granularity_none() {
     }
     assert_eq!(steps.last(), Some(&Step::Fence(crate::arch::DRAIN)));
 
-    let byte = Copier {
+    let byte = CopyPaths {
         granularity: Granularity::Byte,
         write_back: WriteBack::None,
         ..c
@@ -575,7 +599,7 @@ fn eight_byte_aligned_copies_store_through_the_aligned_word_loops() {
 
 #[test]
 fn slice_forms_check_lengths_and_bounds_and_write_nothing_otherwise() {
-    let c = Copier::new(Config::new());
+    let c = CopyPaths::new(Config::new());
     let mut dst = [0u8; 10];
     assert_eq!(
         c.memcpy(&mut dst, &[1; 9], MemFlags::empty()),

@@ -22,7 +22,7 @@
 use core::arch::asm;
 #[cfg(target_feature = "sse2")]
 use core::arch::x86_64::{
-    __m128i, __m256i, __m512i, _mm_loadu_si128, _mm_set1_epi64x, _mm_store_si128, _mm_stream_si128,
+    __m128i, __m256i, __m512i, _mm_loadu_si128, _mm_set1_epi64x, _mm_stream_si128,
     _mm256_loadu_si256, _mm256_set1_epi64x, _mm256_stream_si256, _mm512_loadu_si512,
     _mm512_set1_epi64, _mm512_stream_si512,
 };
@@ -563,6 +563,21 @@ entry_points!(
 );
 entry_points!(Movdir64b, memmove_movdir64b, memset_movdir64b);
 
+/// One aligned vector store, volatile so that it stays one store of the vector's width: the
+/// optimizer may otherwise turn a run of loads and stores into a call of `memmove` or `memset`
+/// (rustc 1.97 did, for the SSE2 block copy), which breaks the promises on store widths and
+/// leaves the write-back to chase a library's stores.
+///
+/// # Safety
+///
+/// `dst` is writable for `size_of::<T>()` bytes and aligned for `T`.
+#[cfg(target_feature = "sse2")]
+#[inline(always)]
+unsafe fn store_vector<T>(dst: *mut T, v: T) {
+    // SAFETY: the caller's contract.
+    unsafe { dst.write_volatile(v) }
+}
+
 /// One vector set's ordinary (temporal) stores of whole 64-byte lines.
 #[cfg(target_feature = "sse2")]
 trait TemporalLine {
@@ -597,7 +612,7 @@ trait TemporalLine {
 macro_rules! temporal_lines {
     (
         $set:ident, $feature:literal, $vec:ty, $width:literal,
-        $loadu:ident, $store:ident, $splat:ident,
+        $loadu:ident, $splat:ident,
         $copy_block:ident, $copy:ident, $fill:ident
     ) => {
         /// Sixteen vector loads, then sixteen aligned vector stores.
@@ -613,7 +628,7 @@ macro_rules! temporal_lines {
             unsafe {
                 let v: [$vec; 16] = core::array::from_fn(|i| $loadu(src.add($width * i).cast()));
                 for (i, v) in v.into_iter().enumerate() {
-                    $store(dst.add($width * i).cast(), v);
+                    store_vector(dst.add($width * i).cast(), v);
                 }
             }
         }
@@ -632,7 +647,7 @@ macro_rules! temporal_lines {
                 let v: [$vec; 64 / $width] =
                     core::array::from_fn(|i| $loadu(src.add($width * i).cast()));
                 for (i, v) in v.into_iter().enumerate() {
-                    $store(dst.add($width * i).cast(), v);
+                    store_vector(dst.add($width * i).cast(), v);
                 }
             }
         }
@@ -649,7 +664,7 @@ macro_rules! temporal_lines {
             let v = $splat(pattern as i64);
             for i in 0..64 / $width {
                 // SAFETY: the caller's contract; 64-byte aligned.
-                unsafe { $store(dst.add($width * i).cast(), v) };
+                unsafe { store_vector(dst.add($width * i).cast::<$vec>(), v) };
             }
         }
 
@@ -684,7 +699,6 @@ temporal_lines!(
     __m128i,
     16,
     _mm_loadu_si128,
-    _mm_store_si128,
     _mm_set1_epi64x,
     sse2_t_copy_block,
     sse2_t_copy,
