@@ -23,13 +23,24 @@ use crate::features::{Cpu, Features};
 use crate::mem::NonTemporal;
 use crate::selection::{Arch, Config, Granularity, Selection, WriteBack};
 
-// Each architecture's features fit in 7 bits once shifted down to its base.
+// Each architecture's features fit in 7 bits once shifted down to its base; on every
+// architecture but x86-64 they fit in 4, which leaves the field's top 3 bits for the features
+// detection could not ask about (`Cpu::unasked`; x86-64 detection asks for everything).
 static_assertions::const_assert!(
     Arch::X86_64.features().bits() >> Arch::X86_64.feature_shift() <= 0x7f
-        && Arch::AArch64.features().bits() >> Arch::AArch64.feature_shift() <= 0x7f
-        && Arch::PowerPc64.features().bits() >> Arch::PowerPc64.feature_shift() <= 0x7f
-        && Arch::RiscV64.features().bits() >> Arch::RiscV64.feature_shift() <= 0x7f
+        && Arch::AArch64.features().bits() >> Arch::AArch64.feature_shift() <= 0xf
+        && Arch::PowerPc64.features().bits() >> Arch::PowerPc64.feature_shift() <= 0xf
+        && Arch::RiscV64.features().bits() >> Arch::RiscV64.feature_shift() <= 0xf
 );
+
+/// The bits of the packed features field that hold this architecture's features.
+const FEATURE_MASK: u32 = if matches!(Arch::HOST, Arch::X86_64) {
+    0x7f
+} else {
+    0xf
+};
+/// Where the unasked features sit in the packed features field (not on x86-64).
+const UNASKED_SHIFT: u32 = 4;
 
 cfg_if::cfg_if! {
     if #[cfg(target_has_atomic = "64")] {
@@ -55,7 +66,7 @@ cfg_if::cfg_if! {
 /// | 12 | non-temporal stores forbidden |
 /// | 13 | MOVDIR64B opted in |
 /// | 14..17 | non-temporal stores chosen |
-/// | 17..24 | this architecture's features |
+/// | 17..24 | this architecture's features (except on x86-64: bits 17..21, and 21..24 the ones detection could not ask about) |
 /// | 24..31 | the disabled ones |
 /// | 31 | always set: a stored word is never 0 |
 /// | 32..64 | non-temporal threshold (`u32::MAX`: never) |
@@ -79,7 +90,11 @@ impl Word {
     const fn pack(sel: &Selection) -> Word {
         let base = Arch::HOST.feature_shift();
         let config = sel.config();
-        let features = (sel.cpu().features.bits() >> base) as Raw & 0x7f;
+        let mut features = (sel.cpu().features.bits() >> base) as Raw & FEATURE_MASK as Raw;
+        if !matches!(Arch::HOST, Arch::X86_64) {
+            let unasked = (sel.cpu().unasked().bits() >> base) as Raw & 0x7;
+            features |= unasked << UNASKED_SHIFT;
+        }
         let disabled = (config.disabled().bits() >> base) as Raw & 0x7f;
         let mut w = (sel.flush_write_back() as Raw) << Self::FLUSH
             | (sel.deep_flush_write_back() as Raw) << Self::DEEP
@@ -128,10 +143,32 @@ impl Word {
     /// invalidate paths pay for it.
     #[inline(always)]
     pub(crate) const fn evict(self) -> WriteBack {
-        let features = ((self.0 >> Self::FEATURES) & 0x7f) as u32;
+        let features = ((self.0 >> Self::FEATURES) as u32) & FEATURE_MASK;
         let disabled = ((self.0 >> Self::DISABLED) & 0x7f) as u32;
         let usable = (features & !disabled) << Arch::HOST.feature_shift();
         Arch::HOST.evict_write_back(Features::from_bits_truncate(usable))
+    }
+
+    /// [`Selection::is_durable`] of the packed selection: byte granularity, or a write-back
+    /// that none of the features detection could not ask about would outrank.
+    #[inline(always)]
+    pub(crate) const fn is_durable(self) -> bool {
+        if matches!(self.granularity(), Granularity::Byte) {
+            return true;
+        }
+        if matches!(self.flush(), WriteBack::None) {
+            return false;
+        }
+        if matches!(Arch::HOST, Arch::X86_64) {
+            return true;
+        }
+        let base = Arch::HOST.feature_shift();
+        let field = ((self.0 >> Self::FEATURES) & 0x7f) as u32;
+        let disabled = (((self.0 >> Self::DISABLED) & 0x7f) as u32) << base;
+        let maybe =
+            (((field & FEATURE_MASK) | ((field >> UNASKED_SHIFT) & 0x7)) << base) & !disabled;
+        let best = Arch::HOST.flush_write_back(Features::from_bits_truncate(maybe));
+        best as u8 == self.flush() as u8
     }
 
     /// Whether `flush` (`deep`: `deep_flush`) executes `kind` on lines of `1 << shift` bytes:
@@ -192,10 +229,14 @@ impl Word {
     fn unpack(self) -> Selection {
         let base = Arch::HOST.feature_shift();
         let bits = |at: u32| Features::from_bits_truncate((((self.0 >> at) & 0x7f) as u32) << base);
-        let cpu = Cpu {
-            features: bits(Self::FEATURES),
-            line_size: 1 << self.shift(),
+        let field = ((self.0 >> Self::FEATURES) & 0x7f) as u32;
+        let features = Features::from_bits_truncate((field & FEATURE_MASK) << base);
+        let unasked = if matches!(Arch::HOST, Arch::X86_64) {
+            Features::empty()
+        } else {
+            Features::from_bits_truncate(((field >> UNASKED_SHIFT) & 0x7) << base)
         };
+        let cpu = Cpu::new(features, 1 << self.shift()).with_unasked(unasked);
         let config = Config::new()
             .disable(bits(Self::DISABLED))
             .with_granularity(self.granularity())
@@ -379,51 +420,75 @@ mod tests {
                     for (line_size, movdir64b) in
                         [(16, true), (64, false), (128, true), (2048, false)]
                     {
-                        let cpu = Cpu {
-                            features,
-                            line_size,
-                        };
-                        let config = Config::new()
-                            .disable(disabled)
-                            .with_granularity(granularity)
-                            .with_non_temporal(nt)
-                            .with_movdir64b(movdir64b)
-                            .with_nt_threshold(threshold);
-                        let sel = Selection::new(&cpu, config);
-                        let cell = Cell::new();
-                        let word = cell.store(&sel);
-                        assert_ne!(word.0, 0);
-                        assert_eq!(cell.selection(), sel);
-                        assert_eq!(
-                            (word.flush(), word.deep()),
-                            (sel.flush_write_back(), sel.deep_flush_write_back())
-                        );
-                        assert_eq!(1usize << word.shift(), sel.line_size());
-                        assert_eq!(word.evict(), sel.evict_write_back());
-                        assert_eq!(word.non_temporal(), sel.non_temporal());
-                        assert_eq!(word.nt_threshold(), threshold);
-                        // The hot path's one-compare test agrees with the decoded fields.
-                        for kind in [
-                            WriteBack::None,
-                            WriteBack::Clwb,
-                            WriteBack::DcCvap,
-                            sel.flush_write_back(),
-                        ] {
-                            for shift in [4, 6, 7, 11] {
-                                let flush =
-                                    kind == sel.flush_write_back() && shift == sel.line_shift();
-                                let deep = kind == sel.deep_flush_write_back()
-                                    && shift == sel.line_shift();
-                                assert_eq!(word.is(false, kind, shift), flush);
-                                assert_eq!(word.is(true, kind, shift), deep);
+                        // What detection could not ask about travels with the word (never on
+                        // x86-64, where detection asks for everything).
+                        for unasked in unasked_options(features) {
+                            let cpu = Cpu::new(features, line_size).with_unasked(unasked);
+                            let config = Config::new()
+                                .disable(disabled)
+                                .with_granularity(granularity)
+                                .with_non_temporal(nt)
+                                .with_movdir64b(movdir64b)
+                                .with_nt_threshold(threshold);
+                            let sel = Selection::new(&cpu, config);
+                            let cell = Cell::new();
+                            let word = cell.store(&sel);
+                            assert_ne!(word.0, 0);
+                            assert_eq!(cell.selection(), sel);
+                            assert_eq!(
+                                (word.flush(), word.deep()),
+                                (sel.flush_write_back(), sel.deep_flush_write_back())
+                            );
+                            assert_eq!(1usize << word.shift(), sel.line_size());
+                            assert_eq!(word.evict(), sel.evict_write_back());
+                            assert_eq!(word.is_durable(), sel.is_durable(), "{sel}");
+                            assert_eq!(
+                                crate::Flusher::from_word(word).is_durable(),
+                                sel.is_durable()
+                            );
+                            assert_eq!(word.non_temporal(), sel.non_temporal());
+                            assert_eq!(word.nt_threshold(), threshold);
+                            // The hot path's one-compare test agrees with the decoded fields.
+                            for kind in [
+                                WriteBack::None,
+                                WriteBack::Clwb,
+                                WriteBack::DcCvap,
+                                sel.flush_write_back(),
+                            ] {
+                                for shift in [4, 6, 7, 11] {
+                                    let flush =
+                                        kind == sel.flush_write_back() && shift == sel.line_shift();
+                                    let deep = kind == sel.deep_flush_write_back()
+                                        && shift == sel.line_shift();
+                                    assert_eq!(word.is(false, kind, shift), flush);
+                                    assert_eq!(word.is(true, kind, shift), deep);
+                                }
                             }
+                            checked += 1;
                         }
-                        checked += 1;
                     }
                 }
             }
         }
-        assert_eq!(checked, (1 << host.iter().count()) * 80);
+        let per_cpu = if matches!(Arch::HOST, Arch::X86_64) {
+            1
+        } else {
+            2
+        };
+        assert_eq!(checked, (1 << host.iter().count()) * 80 * per_cpu);
+    }
+
+    /// The unasked sets the round trip tries for a CPU with `features`: none, and (except on
+    /// x86-64) every other feature of this architecture.
+    fn unasked_options(features: Features) -> Vec<Features> {
+        if matches!(Arch::HOST, Arch::X86_64) {
+            std::vec![Features::empty()]
+        } else {
+            std::vec![
+                Features::empty(),
+                Arch::HOST.features().difference(features)
+            ]
+        }
     }
 
     #[test]

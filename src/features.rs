@@ -99,6 +99,8 @@ pub struct Cpu {
     /// [`MIN_LINE_SIZE`, `MAX_LINE_SIZE`]: a smaller step than the real line only repeats work,
     /// a larger one would skip lines.
     pub line_size: usize,
+    /// Write-back features detection could not ask about: see [`Cpu::unasked`].
+    pub(crate) unasked: Features,
 }
 
 /// The smallest line size a selection uses (a CPU reporting less is treated as this).
@@ -124,10 +126,7 @@ impl Cpu {
     /// ```
     /// assert!(pmem_flush::Cpu::NONE.features.is_empty());
     /// ```
-    pub const NONE: Cpu = Cpu {
-        features: Features::empty(),
-        line_size: 64,
-    };
+    pub const NONE: Cpu = Cpu::new(Features::empty(), 64);
 
     /// A CPU with these features and this line size (bytes covered by one write-back: the
     /// smallest data-cache line of any CPU that will run the code).
@@ -143,7 +142,39 @@ impl Cpu {
         Cpu {
             features,
             line_size,
+            unasked: Features::empty(),
         }
+    }
+
+    /// Write-back features that detection could not ask the CPU about in this build, so the CPU
+    /// may have them although [`features`](Cpu::features) does not say so. Empty for a `Cpu`
+    /// built with [`Cpu::new`] (the caller states the facts) and wherever detection can ask.
+    ///
+    /// The one case today: AArch64 user space on Linux, Android or FreeBSD without the `std`
+    /// feature, where `ID_AA64ISAR1_EL1` is not read (the read traps on kernels that do not
+    /// emulate it) and the OS's view needs `std`. There DC CVAP and DC CVADP are unasked:
+    /// detection reports DC CVAC only, and a selection that chose DC CVAC is not durable
+    /// ([`Selection::is_durable`](crate::Selection::is_durable)), because on a CPU with
+    /// FEAT_DPB the Point of Persistence may lie beyond the Point of Coherency that DC CVAC
+    /// reaches. Enable `std`, or pass the CPU's features with [`Cpu::new`].
+    ///
+    /// ```
+    /// use pmem_flush::{Cpu, Features};
+    /// assert!(Cpu::new(Features::DC_CVAC, 64).unasked().is_empty());
+    /// # #[cfg(not(target_arch = "aarch64"))]
+    /// assert!(Cpu::detect().unasked().is_empty());
+    /// ```
+    #[inline]
+    #[must_use]
+    pub const fn unasked(&self) -> Features {
+        self.unasked
+    }
+
+    /// This CPU, with `unasked` as the features detection could not ask about.
+    #[inline]
+    #[must_use]
+    pub(crate) const fn with_unasked(self, unasked: Features) -> Cpu {
+        Cpu { unasked, ..self }
     }
 
     /// Reads the CPU this code runs on, where the hardware can be asked without trapping.
@@ -153,8 +184,9 @@ impl Cpu {
     /// - AArch64: CTR_EL0 for the line size. ID_AA64ISAR1_EL1 (FEAT_DPB, FEAT_DPB2) only in
     ///   bare-metal and kernel builds (`target_os = "none"` or `"uefi"`, which run at EL1 or
     ///   above, unless built with `--cfg pmem_flush_el0`); with the `std` feature, the OS's view
-    ///   (`is_aarch64_feature_detected!("dpb")`, `("dpb2")`); otherwise DC CVAC only, and the
-    ///   caller may pass more (see [`aarch64`]). User space reads CTR_EL0 only on systems known
+    ///   (`is_aarch64_feature_detected!("dpb")`, `("dpb2")`); otherwise DC CVAC only, with
+    ///   DC CVAP and DC CVADP [unasked](Cpu::unasked) (a selection of DC CVAC is then not
+    ///   durable), and the caller may pass more (see [`aarch64`]). User space reads CTR_EL0 only on systems known
     ///   to allow it and DC CVAC at EL0 (Linux, Android, FreeBSD); elsewhere it reports
     ///   no write-back.
     /// - 64-bit POWER: `dcbstps` with 128-byte blocks ([`powerpc64::ASSUMED`]); with the `std`
@@ -225,10 +257,7 @@ mod tests {
             (usize::MAX, 2048),
         ];
         for (reported, used) in cases {
-            let cpu = Cpu {
-                features: Features::empty(),
-                line_size: reported,
-            };
+            let cpu = Cpu::new(Features::empty(), reported);
             assert_eq!(cpu.usable_line_size(), used, "reported {reported}");
         }
     }

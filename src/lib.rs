@@ -91,8 +91,10 @@
 //!   evictions, the fence again; `len == 0` still fences. Data written before it reads back
 //!   unchanged after it.
 //! - Durability you can see: [`Selection::is_durable`] and [`Flusher::is_durable`] say whether
-//!   persist makes data durable; [`Flusher::new`] refuses a selection that would only fence
-//!   unless you accept it; `Display` says it first, in capitals.
+//!   persist makes data durable; [`Flusher::new`] refuses a selection that would only fence,
+//!   or that uses a lesser write-back because the better one could not be asked for
+//!   ([`Cpu::unasked`]: AArch64 user space without `std`), unless you accept it; `Display`
+//!   says it first, in capitals.
 //! - Copies drain whenever libpmem's do, zero length included; wherever destination and length
 //!   are multiples of 8, every store is at least 8 bytes wide.
 //! - Nothing on a flush, drain or copy path allocates, locks, panics or calls the OS, so they are

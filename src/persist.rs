@@ -85,6 +85,8 @@ pub struct Flusher {
     granularity: Granularity,
     nt: NonTemporal,
     nt_threshold: u32,
+    /// [`Selection::is_durable`] of the selection it was made from.
+    durable: bool,
 }
 
 static_assertions::assert_impl_all!(Flusher: Copy, Send, Sync);
@@ -183,6 +185,7 @@ impl Flusher {
             granularity: selection.config().granularity(),
             nt: selection.non_temporal(),
             nt_threshold: threshold_u32(selection.config().nt_threshold()),
+            durable: selection.is_durable(),
         }
     }
 
@@ -197,6 +200,7 @@ impl Flusher {
             granularity: word.granularity(),
             nt: word.non_temporal(),
             nt_threshold: word.nt_threshold_u32(),
+            durable: word.is_durable(),
         }
     }
 
@@ -217,6 +221,8 @@ impl Flusher {
             granularity,
             nt,
             nt_threshold: threshold_u32(nt_threshold),
+            durable: !matches!(flush_kind, WriteBack::None)
+                || matches!(granularity, Granularity::Byte),
         }
     }
 
@@ -320,10 +326,7 @@ impl Flusher {
     #[inline]
     #[must_use]
     pub const fn is_durable(&self) -> bool {
-        match self.granularity {
-            Granularity::CacheLine => !matches!(self.flush_kind, WriteBack::None),
-            Granularity::Byte => true,
-        }
+        self.durable
     }
 
     /// The non-temporal stores its copies use ([`NonTemporal::None`]: ordinary stores only).
@@ -566,6 +569,12 @@ impl fmt::Display for Flusher {
                 f.write_str("flush: nothing (byte granularity)")?
             }
             (WriteBack::None, _) => f.write_str("flush: nothing (NOT DURABLE)")?,
+            (wb, _) if !self.durable => write!(
+                f,
+                "flush: {wb} per {}-byte line (NOT DURABLE: a better write-back could not be \
+                 asked for)",
+                self.line_size()
+            )?,
             (wb, _) => write!(f, "flush: {wb} per {}-byte line", self.line_size())?,
         }
         match self.deep_kind {
@@ -627,12 +636,18 @@ impl NotDurable {
 
 impl fmt::Display for NotDurable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let reason = if self
-            .selection
-            .config()
-            .disabled()
-            .intersects(self.selection.cpu().features)
-        {
+        let sel = &self.selection;
+        if !matches!(sel.flush_write_back(), WriteBack::None) {
+            return write!(
+                f,
+                "not durable at cache-line granularity: flush would use {}, but this build \
+                 could not ask the CPU for {:?}, which persistence may need (enable the `std` \
+                 feature, or pass the CPU's features with `Cpu::new`)",
+                sel.flush_write_back(),
+                sel.cpu().unasked()
+            );
+        }
+        let reason = if sel.write_backs_disabled() {
             "every write-back instruction this CPU has is disabled by configuration"
         } else {
             "no write-back instruction is known to this crate here (on RISC-V: build the \
@@ -1162,6 +1177,32 @@ mod tests {
     }
 
     #[test]
+    fn not_durable_says_why() {
+        let refused = |cpu: Cpu, config: Config| {
+            let selection = Selection::for_arch(crate::Arch::AArch64, &cpu, config);
+            assert!(!selection.is_durable());
+            // SAFETY: only displayed, never run.
+            let flusher = unsafe { Flusher::new_unchecked(&selection) };
+            std::format!("{}", NotDurable { flusher, selection })
+        };
+        let unasked =
+            Cpu::new(Features::DC_CVAC, 64).with_unasked(Features::DC_CVAP | Features::DC_CVADP);
+        let text = refused(unasked, Config::new());
+        assert!(text.contains("flush would use dc cvac"), "{text}");
+        assert!(text.contains("could not ask the CPU for"), "{text}");
+        let text = refused(
+            Cpu::new(Features::DC_CVAC, 64),
+            Config::new().disable(Features::DC_CVAC),
+        );
+        assert!(text.contains("disabled by configuration"), "{text}");
+        let text = refused(Cpu::NONE, Config::new().disable(Features::DC_CVAP));
+        assert!(
+            text.contains("no write-back instruction is known"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn new_refuses_exactly_the_non_durable_selections() {
         let cpu = Cpu::detect();
         for disabled in [Features::empty(), Features::all(), cpu.features] {
@@ -1181,9 +1222,15 @@ mod tests {
                         assert!(std::format!("{sel}").starts_with("NOT DURABLE"));
                         let f = e.accept();
                         assert!(!f.is_durable());
-                        // It fences and writes nothing back.
                         let steps = record(|| f.persist(&[0u8; 64]));
-                        assert_eq!(steps, [Step::Fence(Drainer::new().fence())]);
+                        if sel.flush_write_back() == WriteBack::None {
+                            // It fences and writes nothing back.
+                            assert_eq!(steps, [Step::Fence(Drainer::new().fence())]);
+                        } else {
+                            // AArch64 user space without `std`: DC CVAC, but DC CVAP unasked.
+                            assert!(!sel.cpu().unasked().is_empty(), "{sel}");
+                            assert_eq!(steps.last(), Some(&Step::Fence(Drainer::new().fence())));
+                        }
                     }
                 }
             }

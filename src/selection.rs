@@ -135,6 +135,12 @@ impl Arch {
         first_usable(self.evict_write_backs(), usable)
     }
 
+    /// What `flush` writes back with at cache-line granularity, given the features usable.
+    #[inline]
+    pub(crate) const fn flush_write_back(self, usable: Features) -> WriteBack {
+        first_usable(self.write_backs(), usable)
+    }
+
     /// Write-back instructions for `flush`, best first.
     #[inline]
     const fn write_backs(self) -> &'static [WriteBack] {
@@ -703,10 +709,8 @@ impl Selection {
     #[must_use]
     pub const fn for_arch(arch: Arch, cpu: &Cpu, config: Config) -> Selection {
         let features = cpu.features.intersection(arch.features());
-        let cpu = Cpu {
-            features,
-            line_size: cpu.usable_line_size(),
-        };
+        let cpu = Cpu::new(features, cpu.usable_line_size())
+            .with_unasked(cpu.unasked().intersection(arch.features()));
         let config = Config {
             disabled: config.disabled.intersection(arch.features()),
             ..config
@@ -882,9 +886,29 @@ impl Selection {
     #[must_use]
     pub const fn is_durable(&self) -> bool {
         match self.config.granularity {
-            Granularity::CacheLine => !matches!(self.best, WriteBack::None),
+            Granularity::CacheLine => {
+                !matches!(self.best, WriteBack::None) && !self.unasked_would_outrank()
+            }
             Granularity::Byte => true,
         }
+    }
+
+    /// Whether the CPU has a write-back instruction for `flush` that the configuration
+    /// disables (vector and other features do not count).
+    #[inline]
+    pub(crate) const fn write_backs_disabled(&self) -> bool {
+        let present = self.cpu.features.intersection(self.config.disabled);
+        !matches!(self.arch.flush_write_back(present), WriteBack::None)
+    }
+
+    /// Whether a write-back that detection could not ask about ([`Cpu::unasked`]) would have
+    /// been chosen over the one chosen, had the CPU been asked and said yes.
+    #[inline]
+    const fn unasked_would_outrank(&self) -> bool {
+        let usable = self.cpu.features.difference(self.config.disabled);
+        let unasked = self.cpu.unasked.difference(self.config.disabled);
+        let maybe = self.arch.flush_write_back(usable.union(unasked));
+        maybe as u8 != self.best as u8
     }
 
     /// The non-temporal stores the persistent copies use ([`NonTemporal::None`] when none
@@ -1063,18 +1087,30 @@ impl fmt::Display for Selection {
     /// where it was detected.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if !self.is_durable() {
-            writeln!(
-                f,
-                "NOT DURABLE: flush writes nothing back and persist only fences; data reaches \
-                 persistence only if the platform writes CPU caches back on power loss"
-            )?;
+            if matches!(self.best, WriteBack::None) {
+                writeln!(
+                    f,
+                    "NOT DURABLE: flush writes nothing back and persist only fences; data \
+                     reaches persistence only if the platform writes CPU caches back on power \
+                     loss"
+                )?;
+            } else {
+                let maybe = self.arch.flush_write_back(self.cpu.unasked);
+                writeln!(
+                    f,
+                    "NOT DURABLE: flush uses {}, but this build could not ask the CPU whether \
+                     it has {maybe}, which persistence may need (enable the `std` feature, or \
+                     pass the CPU's features with `Cpu::new`)",
+                    self.best
+                )?;
+            }
         }
         match self.flush_write_back() {
             WriteBack::None if self.config.granularity == Granularity::Byte => writeln!(
                 f,
                 "flush:      nothing (byte granularity: CPU caches are persistent)"
             )?,
-            WriteBack::None if self.config.disabled.intersects(self.cpu.features) => writeln!(
+            WriteBack::None if self.write_backs_disabled() => writeln!(
                 f,
                 "flush:      nothing: every write-back this CPU has is disabled by configuration"
             )?,
@@ -1113,6 +1149,8 @@ impl fmt::Display for Selection {
                 "chosen for deep flush"
             } else if wb == self.evict {
                 "chosen for invalidate"
+            } else if !cpu.contains(wb.feature()) && self.cpu.unasked.contains(wb.feature()) {
+                "not asked by this build"
             } else if !cpu.contains(wb.feature()) {
                 "absent"
             } else if self.config.disabled.contains(wb.feature()) {
@@ -1157,10 +1195,7 @@ mod tests {
     use std::string::ToString;
 
     fn x86(features: Features) -> Cpu {
-        Cpu {
-            features,
-            line_size: 64,
-        }
+        Cpu::new(features, 64)
     }
 
     #[test]
@@ -1248,10 +1283,7 @@ mod tests {
 
     #[test]
     fn foreign_features_are_ignored() {
-        let cpu = Cpu {
-            features: Features::DC_CVAP | Features::ZICBOM,
-            line_size: 64,
-        };
+        let cpu = Cpu::new(Features::DC_CVAP | Features::ZICBOM, 64);
         let sel = Selection::for_arch(Arch::X86_64, &cpu, Config::new());
         assert_eq!(sel.flush_write_back(), WriteBack::None);
         assert!(sel.cpu().features.is_empty());
@@ -1259,6 +1291,77 @@ mod tests {
         assert_eq!(
             (other.flush_write_back(), other.drain_fence()),
             (WriteBack::None, Fence::SeqCst)
+        );
+    }
+
+    /// AArch64 user space without `std` cannot ask for FEAT_DPB: DC CVAC is chosen, and the
+    /// selection says it may not be durable, instead of calling DC CVAP absent.
+    #[test]
+    fn unasked_write_backs_make_a_lesser_choice_not_durable() {
+        let unasked = Features::DC_CVAP | Features::DC_CVADP;
+        let seen = Cpu::new(Features::DC_CVAC, 64).with_unasked(unasked);
+        let sel = Selection::for_arch(Arch::AArch64, &seen, Config::new());
+        assert_eq!(sel.flush_write_back(), WriteBack::DcCvac);
+        assert!(!sel.is_durable());
+        let text = format!("{sel}");
+        assert!(
+            text.starts_with(
+                "NOT DURABLE: flush uses dc cvac, but this build could not ask the CPU whether \
+                 it has dc cvap"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("dc cvap     not asked by this build"),
+            "{text}"
+        );
+        assert!(
+            text.contains("dc cvadp    not asked by this build"),
+            "{text}"
+        );
+        // SAFETY: only displayed, never run (it is for another architecture on most hosts).
+        let flusher = unsafe { crate::Flusher::new_unchecked(&sel) };
+        assert!(!flusher.is_durable());
+        assert!(format!("{flusher}").contains("NOT DURABLE"), "{flusher}");
+
+        // The caller's own facts: DC CVAC is what this CPU has, and durable.
+        let stated = Selection::for_arch(
+            Arch::AArch64,
+            &Cpu::new(Features::DC_CVAC, 64),
+            Config::new(),
+        );
+        assert!(stated.is_durable());
+        assert!(
+            format!("{stated}").contains("dc cvap     absent"),
+            "{stated}"
+        );
+        // Asked and present, or disabled by the caller: nothing better is left unasked.
+        let asked =
+            Cpu::new(Features::DC_CVAC | Features::DC_CVAP, 64).with_unasked(Features::DC_CVADP);
+        assert!(Selection::for_arch(Arch::AArch64, &asked, Config::new()).is_durable());
+        let declined = Config::new().disable(Features::DC_CVAP);
+        assert!(Selection::for_arch(Arch::AArch64, &seen, declined).is_durable());
+        // Byte granularity never needs the write-back.
+        let eadr = Config::new().with_granularity(Granularity::Byte);
+        assert!(Selection::for_arch(Arch::AArch64, &seen, eadr).is_durable());
+    }
+
+    /// The configuration is blamed only when it disables a write-back the CPU has, not when
+    /// it disables some other feature of a CPU without one.
+    #[test]
+    fn display_blames_the_configuration_only_for_write_backs() {
+        let cpu = Cpu::new(Features::SSE2 | Features::AVX, 64);
+        let sel = Selection::for_arch(Arch::X86_64, &cpu, Config::new().disable(Features::AVX));
+        let text = format!("{sel}");
+        assert!(
+            text.contains("flush:      nothing: no write-back instruction is available"),
+            "{text}"
+        );
+        let off = Config::new().disable(Features::CLFLUSH);
+        let sel = Selection::for_arch(Arch::X86_64, &Cpu::new(Features::CLFLUSH, 64), off);
+        assert!(
+            format!("{sel}").contains("disabled by configuration"),
+            "{sel}"
         );
     }
 
@@ -1307,10 +1410,7 @@ mod tests {
     }
 
     fn cpu(features: Features, line_size: usize) -> Cpu {
-        Cpu {
-            features,
-            line_size,
-        }
+        Cpu::new(features, line_size)
     }
 
     #[test]

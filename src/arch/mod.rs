@@ -145,7 +145,7 @@ macro_rules! concrete_type {
             #[inline]
             #[must_use]
             pub const unsafe fn new_unchecked(line_size: usize) -> Self {
-                let cpu = $crate::features::Cpu { features: $feature, line_size };
+                let cpu = $crate::features::Cpu::new($feature, line_size);
                 Self { line_shift: cpu.line_shift() }
             }
 

@@ -85,10 +85,7 @@ pub const fn decode(regs: &Registers) -> Cpu {
     if dpb >= 2 {
         f = f.union(Features::DC_CVADP);
     }
-    Cpu {
-        features: f,
-        line_size: 4 << dmin_line(regs.ctr_el0),
-    }
+    Cpu::new(f, 4 << dmin_line(regs.ctr_el0))
 }
 
 /// The DPB value that Linux's hardware capabilities stand for: `AT_HWCAP` bit 16 (`HWCAP_DCPOP`,

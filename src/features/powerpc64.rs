@@ -21,10 +21,7 @@ pub const HWCAP2_ARCH_3_1: u64 = 0x0004_0000;
 /// What a 64-bit POWER CPU is assumed to be when nothing is known: POWER8 or later (the
 /// baseline of every little-endian 64-bit POWER system), 128-byte blocks. `dcbstps` is emitted,
 /// and executes as `dcbf` unless the CPU is a POWER10.
-pub const ASSUMED: Cpu = Cpu {
-    features: Features::DCBF,
-    line_size: DEFAULT_BLOCK,
-};
+pub const ASSUMED: Cpu = Cpu::new(Features::DCBF, DEFAULT_BLOCK);
 
 /// Decodes Linux's auxiliary-vector entries `AT_HWCAP2` and `AT_DCACHEBSIZE` (`None` for an
 /// entry the vector lacks).
@@ -61,10 +58,7 @@ pub const fn decode_auxv(hwcap2: Option<u64>, dcache_block_size: Option<u64>) ->
         None | Some(0) => DEFAULT_BLOCK,
         Some(b) => b as usize,
     };
-    Cpu {
-        features: f,
-        line_size,
-    }
+    Cpu::new(f, line_size)
 }
 
 /// Decodes a Processor Version Register value (`mfspr rD, 287`, privileged; Linux emulates it
@@ -102,10 +96,7 @@ pub const fn decode_pvr(pvr: u32) -> Cpu {
             f = f.union(Features::POWER_ISA_3_1);
         }
     }
-    Cpu {
-        features: f,
-        line_size: DEFAULT_BLOCK,
-    }
+    Cpu::new(f, DEFAULT_BLOCK)
 }
 
 #[cfg(test)]

@@ -29,10 +29,7 @@ use super::{Cpu, Features};
 #[must_use]
 pub const fn zicbom(cbom_block_size: Option<usize>) -> Cpu {
     match cbom_block_size {
-        Some(size) if size > 0 => Cpu {
-            features: Features::ZICBOM,
-            line_size: size,
-        },
+        Some(size) if size > 0 => Cpu::new(Features::ZICBOM, size),
         _ => Cpu::NONE,
     }
 }

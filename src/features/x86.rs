@@ -138,10 +138,7 @@ pub const fn decode(regs: &Registers) -> Cpu {
     } else {
         DEFAULT_LINE
     };
-    Cpu {
-        features: f,
-        line_size,
-    }
+    Cpu::new(f, line_size)
 }
 
 #[cfg(test)]

@@ -20,8 +20,8 @@ pub use dc_cvap::{DcCvap, dc_cvap};
 pub use dsb::{Dsb, dsb_sy};
 pub use sysreg::{read_ctr_el0, read_id_aa64isar1_el1, read_registers};
 
-use crate::features::Cpu;
 use crate::features::aarch64::{self, Registers};
+use crate::features::{Cpu, Features};
 
 /// Whether this build runs at EL1 or above, where the ID registers can be read without a trap:
 /// bare-metal and kernel targets, unless the embedder says otherwise.
@@ -49,11 +49,20 @@ pub(crate) fn detect() -> Cpu {
     }
     // SAFETY: these systems set SCTLR_EL1.UCT (or emulate the read).
     let ctr_el0 = unsafe { read_ctr_el0() };
-    aarch64::decode(&Registers {
+    let cpu = aarch64::decode(&Registers {
         id_aa64isar1_el1: os_view_isar1(),
         ctr_el0,
-    })
+    });
+    // Without `std` the OS was not asked: DC CVAP and DC CVADP may exist unseen.
+    if OS_VIEW {
+        cpu
+    } else {
+        cpu.with_unasked(Features::DC_CVAP.union(Features::DC_CVADP))
+    }
 }
+
+/// Whether this build can ask the OS for FEAT_DPB and FEAT_DPB2.
+const OS_VIEW: bool = cfg!(all(feature = "std", not(all(docsrs, target_os = "none"))));
 
 /// The DPB field as the OS reports it, in ID_AA64ISAR1_EL1 form; 0 without the `std` feature.
 fn os_view_isar1() -> u64 {
