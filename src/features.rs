@@ -97,13 +97,17 @@ pub struct Cpu {
     /// Bytes covered by one write-back instruction: the smallest data-cache line of any CPU in
     /// the system. Selections round it down to a power of two and keep it within
     /// [`MIN_LINE_SIZE`, `MAX_LINE_SIZE`]: a smaller step than the real line only repeats work,
-    /// a larger one would skip lines.
+    /// a larger one would skip lines, which is what a line under [`MIN_LINE_SIZE`] bytes gets
+    /// (no CPU known to this crate has one).
     pub line_size: usize,
     /// Write-back features detection could not ask about: see [`Cpu::unasked`].
     pub(crate) unasked: Features,
 }
 
-/// The smallest line size a selection uses (a CPU reporting less is treated as this).
+/// The smallest line size a selection uses. A CPU reporting less is stepped at this size, which
+/// would skip some of its lines: no CPU known to this crate reports less (x86-64 reports 64
+/// bytes, AArch64 cores 64 or more, POWER 128, RISC-V's `riscv,cbom-block-size` 64), and a
+/// platform that does must not rely on this crate's write-backs.
 pub const MIN_LINE_SIZE: usize = 16;
 /// The largest line size a selection uses (a CPU reporting more is stepped at this size, which
 /// is safe: it only writes some lines back twice).

@@ -500,7 +500,7 @@ pub trait Persist: Flush + Drain {
 
     /// Moves `buf[src]` to `buf[dest..]` (like `slice::copy_within`) as `flags` say (libpmem's
     /// `pmem_memmove`). Nothing is written, and nothing drained, when a range lies outside
-    /// `buf`.
+    /// `buf` or starts after its end ([`CopyError::OutOfBounds`](crate::CopyError::OutOfBounds)).
     ///
     /// ```
     /// use pmem_flush::{MemFlags, prelude::*};

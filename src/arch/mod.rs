@@ -126,7 +126,8 @@ macro_rules! concrete_type {
             /// # Safety
             ///
             /// Every CPU that runs it must support the instruction, and `line_size` must not
-            /// exceed its smallest data-cache line (a larger step skips lines).
+            /// exceed its smallest data-cache line (a larger step skips lines), which must be
+            /// at least 16 bytes (the smallest step).
             ///
             /// ```
             #[doc = $use]

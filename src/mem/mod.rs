@@ -273,7 +273,7 @@ pub enum CopyError {
         /// The source's length.
         src: usize,
     },
-    /// A range lies outside the buffer.
+    /// A range lies outside the buffer, or starts after its end.
     OutOfBounds,
 }
 
