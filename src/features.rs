@@ -106,7 +106,7 @@ pub struct Cpu {
 
 /// The smallest line size a selection uses. A CPU reporting less is stepped at this size, which
 /// would skip some of its lines: no CPU known to this crate reports less (x86-64 reports 64
-/// bytes, AArch64 cores 64 or more, POWER 128, RISC-V's `riscv,cbom-block-size` 64), and a
+/// bytes, AArch64 cores 32 or more, POWER 128, RISC-V's `riscv,cbom-block-size` 64), and a
 /// platform that does must not rely on this crate's write-backs.
 pub const MIN_LINE_SIZE: usize = 16;
 /// The largest line size a selection uses (a CPU reporting more is stepped at this size, which

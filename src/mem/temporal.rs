@@ -33,9 +33,11 @@ pub(crate) enum Vectors {
 
 impl Vectors {
     /// The vector stores of the temporal path for this build and a selection with
-    /// non-temporal stores `nt`: none in builds without SSE (kernels) and where the selection
-    /// found no SSE2 (`Movnti`: the embedder disabled it); SSE2 otherwise, which every x86-64
-    /// build with SSE already uses, whatever the selection says about AVX.
+    /// non-temporal stores `nt`: none in builds without SSE (kernels) and where the selection's
+    /// non-temporal stores are MOVNTI (chosen when SSE2 is absent or disabled); SSE2 otherwise,
+    /// which every x86-64 build with SSE already uses. So a `Config` that disables SSE2 but
+    /// also turns non-temporal stores off, or opts into MOVDIR64B, still gets SSE2 stores here:
+    /// only a build without SSE keeps vector registers out of every path.
     ///
     /// Not the widest set the selection allows: ordinary stores to lines that are not in the
     /// cache (a new pmem destination) were slower with 32- and 64-byte stores than with 16-byte
