@@ -90,7 +90,9 @@ impl<H: PageHook + ?Sized> PageHook for &H {
 /// The `try_` methods report the hook's errors. A hook that cannot fail
 /// (`Error = Infallible`) makes the flusher a [`Flush`], [`Drain`] and [`Persist`], so generic
 /// code runs on it unchanged; its copies store with ordinary stores and call the hook once for
-/// the whole range.
+/// the whole range. With a hook that can fail (an `msync` of a file mapping),
+/// [`try_flush`](PageFlusher::try_flush) is the whole persist, since drain has nothing to do,
+/// and a persistent copy is an ordinary copy followed by `try_flush` of the destination.
 ///
 /// ```
 /// use pmem_flush::{PageFlusher, PageHook, prelude::*};
