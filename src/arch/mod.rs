@@ -10,62 +10,56 @@ use crate::features::Cpu;
 use crate::lines::for_each_line;
 use crate::selection::{Fence, WriteBack};
 
-/// The `use` line of a doc example for the concrete type `$name` of this target's `arch::`
-/// module (each type exists on its own architecture only, so its examples are compiled there),
-/// with the function `$fence` of the same module if given.
+/// This target's module under `arch::`, as a string literal for [`use_concrete`].
 #[cfg(target_arch = "x86_64")]
-macro_rules! use_concrete {
-    ($name:ident) => {
-        concat!("use pmem_flush::arch::x86_64::", stringify!($name), ";")
-    };
-    ($name:ident, $fence:ident) => {
-        concat!(
-            "use pmem_flush::arch::x86_64::{",
-            stringify!($name),
-            ", ",
-            stringify!($fence),
-            "};"
-        )
+macro_rules! arch_module {
+    () => {
+        "x86_64"
     };
 }
 #[cfg(target_arch = "aarch64")]
-macro_rules! use_concrete {
-    ($name:ident) => {
-        concat!("use pmem_flush::arch::aarch64::", stringify!($name), ";")
-    };
-    ($name:ident, $fence:ident) => {
-        concat!(
-            "use pmem_flush::arch::aarch64::{",
-            stringify!($name),
-            ", ",
-            stringify!($fence),
-            "};"
-        )
+macro_rules! arch_module {
+    () => {
+        "aarch64"
     };
 }
 #[cfg(target_arch = "powerpc64")]
-macro_rules! use_concrete {
-    ($name:ident) => {
-        concat!("use pmem_flush::arch::powerpc64::", stringify!($name), ";")
-    };
-    ($name:ident, $fence:ident) => {
-        concat!(
-            "use pmem_flush::arch::powerpc64::{",
-            stringify!($name),
-            ", ",
-            stringify!($fence),
-            "};"
-        )
+macro_rules! arch_module {
+    () => {
+        "powerpc64"
     };
 }
 #[cfg(target_arch = "riscv64")]
+macro_rules! arch_module {
+    () => {
+        "riscv64"
+    };
+}
+
+/// The `use` line of a doc example for the concrete type `$name` of this target's `arch::`
+/// module (each type exists on its own architecture only, so its examples are compiled there),
+/// with the function `$fence` of the same module if given.
+#[cfg(any(
+    target_arch = "x86_64",
+    target_arch = "aarch64",
+    target_arch = "powerpc64",
+    target_arch = "riscv64"
+))]
 macro_rules! use_concrete {
     ($name:ident) => {
-        concat!("use pmem_flush::arch::riscv64::", stringify!($name), ";")
+        concat!(
+            "use pmem_flush::arch::",
+            arch_module!(),
+            "::",
+            stringify!($name),
+            ";"
+        )
     };
     ($name:ident, $fence:ident) => {
         concat!(
-            "use pmem_flush::arch::riscv64::{",
+            "use pmem_flush::arch::",
+            arch_module!(),
+            "::{",
             stringify!($name),
             ", ",
             stringify!($fence),
