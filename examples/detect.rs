@@ -205,10 +205,13 @@ fn main() {
             &format!("evicting types between MFENCEs: {}", evicted.join(", ")),
             intact(&buf),
         );
+        // Every eviction above ran between two explicit `mfence()` calls.
+        if !evicted.is_empty() {
+            println!("executed: mfence");
+        }
         for insn in evicted {
             println!("executed: {insn}");
         }
-        println!("executed: mfence");
     }
 
     #[cfg(target_arch = "aarch64")]

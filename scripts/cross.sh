@@ -591,7 +591,7 @@ uefi() {
     lint_example examples/x86_64-uefi ./x86_64-unknown-uefi-sse.json
     # Three builds, each into its own ESP: the stock soft-float target; the negative control;
     # the same application for the target with SSE (a target spec beside the example).
-    local variant target features esp efi
+    local variant target features esp efi listing n_vec n_movntdq
     for variant in plain force-clwb sse; do
         target=x86_64-unknown-uefi features=""
         [ $variant != force-clwb ] || features="--features force-clwb"
@@ -609,8 +609,16 @@ uefi() {
         rm -rf "$esp"
         mkdir -p "$esp/EFI/BOOT"
         cp "$efi" "$esp/EFI/BOOT/BOOTX64.EFI"
-        echo "  $variant image: $(objdump -d --no-show-raw-insn -M intel "$efi" |
-            grep -oE '\s(clwb|clflushopt|clflush|sfence|mfence|movnti|movntdq)\s' | sort | uniq -c | tr -s ' \n' ' ')"
+        listing=$(objdump -d --no-show-raw-insn -M intel "$efi")
+        echo "  $variant image: $(grep -oE '\s(clwb|clflushopt|clflush|sfence|mfence|movnti|movntdq)\s' <<<"$listing" | sort | uniq -c | tr -s ' \n' ' ')"
+        # The stock UEFI target is soft-float: no vector register anywhere in the image; the
+        # SSE build's copies use MOVNTDQ.
+        n_vec=$(grep -cE '[xyz]mm[0-9]' <<<"$listing" || true)
+        n_movntdq=$(grep -cE '\smovntdq\s' <<<"$listing" || true)
+        case $variant in
+        sse) [ "$n_movntdq" -gt 0 ] || fail "x86_64-uefi ($variant): no movntdq in the image" ;;
+        *) [ "$n_vec" = 0 ] || fail "x86_64-uefi ($variant): $n_vec instructions name xmm/ymm/zmm" ;;
+        esac
     done
     # build : model : expected flush : the concrete write-backs it has : copies that must run
     local spec variant model want has copies id out leaf1 leaf7 decoded insn expect what evict

@@ -53,8 +53,9 @@
 //! The pattern persistent data structures are built on: store the payload, flush it, drain;
 //! then store a failure-atomic 8-byte commit word and persist it ([`Persist::commit`],
 //! [`commit`]). Copies to an 8-byte-aligned destination of a length that is a multiple of 8
-//! store at least 8 bytes at a time on every target, so an aligned word inside a copy is never
-//! torn either.
+//! store at least 8 bytes at a time on every 64-bit target (x86-64, AArch64, 64-bit POWER and
+//! RISC-V; `scripts/check-store-widths.sh` checks the built code of each), so an aligned word
+//! inside a copy is never torn either. On 32-bit targets an 8-byte store may be two stores.
 //!
 //! ```
 //! use core::sync::atomic::{AtomicU64, Ordering};

@@ -765,12 +765,6 @@ mod fns {
         unsafe { arch::invalidate_range(WriteBack::from_u8(KIND), addr, len, SHIFT) }
     }
 
-    /// An invalidation with nothing to evict with: the two fences.
-    unsafe fn fences_only(_addr: *const u8, _len: usize) {
-        arch::invalidate_fence();
-        arch::invalidate_fence();
-    }
-
     unsafe fn nothing(_addr: *const u8, _len: usize) {}
 
     unsafe fn drain_only(_addr: *const u8, _len: usize) {
@@ -833,7 +827,8 @@ mod fns {
             WriteBack::Dcbf => by_shift!(fenced_lines_fixed, WriteBack::Dcbf, shift),
             #[cfg(target_arch = "riscv64")]
             WriteBack::CboFlush => by_shift!(fenced_lines_fixed, WriteBack::CboFlush, shift),
-            _ => fences_only,
+            // Nothing to evict with: the two fences (the line size plays no part).
+            _ => fenced_lines_fixed::<{ WriteBack::None as u8 }, 6>,
         }
     }
 

@@ -720,7 +720,7 @@ impl Selection {
             arch,
             cpu,
             config,
-            best: first_usable(arch.write_backs(), usable),
+            best: arch.flush_write_back(usable),
             deep: first_usable(arch.deep_write_backs(), usable),
             evict: arch.evict_write_back(usable),
             nt: non_temporal_stores(arch, usable, &config),

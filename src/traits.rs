@@ -402,8 +402,8 @@ pub trait Persist: Flush + Drain {
     /// (not with `NOFLUSH`) and drains (not with `NODRAIN` or `NOFLUSH`). The drain happens even
     /// for `len == 0` and `dst == src`, as in libpmem, where the copy itself stores nothing.
     ///
-    /// Wherever `dst` and `len` are multiples of 8, every store is at least 8 bytes wide, so an
-    /// aligned 8-byte word in the copy is never torn.
+    /// On 64-bit targets, wherever `dst` and `len` are multiples of 8, every store is at least
+    /// 8 bytes wide, so an aligned 8-byte word in the copy is never torn.
     ///
     /// # Safety
     ///

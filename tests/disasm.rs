@@ -873,11 +873,10 @@ fn narrow_store(m: &str, ops: &str) -> bool {
 
 /// Whether an instruction stores 8 bytes or more to memory.
 fn wide_store(m: &str, ops: &str) -> bool {
-    m.starts_with("mov")
-        || m.starts_with("vmov")
-            && ["QWORD PTR", "XMMWORD PTR", "YMMWORD PTR", "ZMMWORD PTR"]
-                .iter()
-                .any(|w| ops.starts_with(w))
+    (m.starts_with("mov") || m.starts_with("vmov"))
+        && ["QWORD PTR", "XMMWORD PTR", "YMMWORD PTR", "ZMMWORD PTR"]
+            .iter()
+            .any(|w| ops.starts_with(w))
 }
 
 #[test]

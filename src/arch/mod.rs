@@ -414,19 +414,15 @@ pub(crate) const INVALIDATE: Fence = crate::selection::Arch::HOST.invalidate_fen
 /// documented on the instruction.
 #[inline(always)]
 pub(crate) fn invalidate_fence() {
-    #[cfg(test)]
-    trace::fence(INVALIDATE);
     cfg_if::cfg_if! {
         if #[cfg(target_arch = "x86_64")] {
+            #[cfg(test)]
+            trace::fence(INVALIDATE);
             x86_64::mfence()
-        } else if #[cfg(target_arch = "aarch64")] {
-            aarch64::dsb_sy()
-        } else if #[cfg(target_arch = "powerpc64")] {
-            powerpc64::phwsync()
-        } else if #[cfg(target_arch = "riscv64")] {
-            riscv64::fence_iorw()
         } else {
-            core::sync::atomic::fence(core::sync::atomic::Ordering::SeqCst)
+            // Everywhere else the invalidation fence is the drain's.
+            static_assertions::const_assert!(INVALIDATE as u8 == DRAIN as u8);
+            drain()
         }
     }
 }

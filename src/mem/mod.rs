@@ -7,7 +7,9 @@
 //!
 //! Promises beyond libpmem's:
 //! - wherever the destination and the length are multiples of 8, every store is at least 8 bytes
-//!   wide, on every path (PMDK's SIMD paths used two 4-byte stores at length 8);
+//!   wide, on every path of every 64-bit target (PMDK's SIMD paths used two 4-byte stores at
+//!   length 8); `scripts/check-store-widths.sh` checks it in the built code of each backend
+//!   target; a 32-bit target may split an 8-byte store in two;
 //! - nothing outside `[dst, dst + len)` is written and nothing outside `[src, src + len)` is
 //!   read, on every path;
 //! - the MOVDIR64B path uses MOVDIR64B and general-purpose registers only; vector paths are

@@ -417,10 +417,13 @@ fn exercise_entry_points(buf: &mut [u8; 8192], check: &mut dyn FnMut(&str, bool)
     );
     let evict = pmem_flush::selection().evict_write_back();
     say!("  invalidated with {evict}");
+    // Every eviction above ran between two explicit MFENCEs.
+    if evicted.iter().any(Option::is_some) {
+        say!("executed: mfence");
+    }
     for insn in evicted.into_iter().flatten() {
         say!("executed: {insn}");
     }
-    say!("executed: mfence");
 
     // Persistent copies with libpmem's flags, through the free functions and the pointers
     // (the detected stores).
