@@ -54,13 +54,13 @@ arch_of() {
         opts=(-M intel)
         # A memory destination of 1, 2 or 4 bytes (reads such as cmp/test, cache-line
         # instructions and padding nops excluded).
-        narrow='^(mov|movnti|movd|movss|stos[bwd]?|rep stos[bwd]?|add|sub|and|or|xor|inc|dec|not|neg|xchg|set[a-z]+|movbe|cmpxchg|xadd|pextr[bwd]|vpextr[bwd]|vmovd|vmovss)[[:space:]]+(BYTE|WORD|DWORD) PTR'
+        narrow='^(mov|movnti|movd|movss|stos[bwd]?|rep stos[bwd]?|movs[bwd]?|rep movs[bwd]?|add|sub|and|or|xor|inc|dec|not|neg|xchg|set[a-z]+|movbe|cmpxchg|xadd|pextr[bwd]|vpextr[bwd]|vmovd|vmovss)[[:space:]]+(BYTE|WORD|DWORD) PTR'
         wide='^(mov|movnti|movq|movups|movaps|movdqu|movdqa|movntdq|vmovups|vmovaps|vmovdqu(8|16|32|64)?|vmovdqa(32|64)?|vmovntdq|movdir64b)[[:space:]]+(QWORD|XMMWORD|YMMWORD|ZMMWORD)? ?PTR|^movdir64b'
         ;;
     aarch64*)
         objdump=aarch64-linux-gnu-objdump
         opts=()
-        narrow='^(st[a-z]*r[a-z]*b|st[a-z]*r[a-z]*h)[[:space:]]|^(str|stur|stp|stnp|stlr|stlur|sttr|stllr|stxr|stlxr)[[:space:]]+[wbhs]([0-9]|zr)'
+        narrow='^(st[a-z]*r[a-z]*b|st[a-z]*r[a-z]*h)[[:space:]]|^(str|stur|stp|stnp|stlr|stlur|sttr|stllr|stxr|stlxr)[[:space:]]+[wbhs]([0-9]|zr)|^st1[[:space:]]+\{v[0-9]+\.[bhs]\}\['
         wide='^(str|stur|stp|stnp|stlr|stlur)[[:space:]]+[xqd]([0-9]|zr)'
         ;;
     riscv64*)

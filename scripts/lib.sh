@@ -26,6 +26,9 @@ run_env() {
     local id=$1 arch=$2 mode=$3 level=$4 emulator=$5 model=$6 what=$7 expect=$8 limit=$9
     shift 9
     local log=$RUNS/$id.log rc=0 start=$SECONDS result
+    # A run that stops half-way must not leave the previous run's record behind for
+    # scripts/executed.sh to count.
+    rm -f "$RUNS/$id.meta"
     if [ "$limit" = 0 ]; then
         "$@" >"$log" 2>&1 </dev/null || rc=$?
     else

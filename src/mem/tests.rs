@@ -674,3 +674,26 @@ fn zero_length_and_same_address_store_nothing_but_drain_as_libpmem() {
     });
     assert_eq!(steps, [fence; 4]);
 }
+
+/// The temporal path's vector stores: SSE2 in every x86-64 build with SSE unless the selection's
+/// non-temporal stores are MOVNTI (the one it makes when SSE2 is missing or disabled); none in
+/// builds without SSE and on other architectures, whatever the selection.
+#[test]
+fn temporal_vector_stores_follow_the_build_and_movnti() {
+    let sse_build = cfg!(all(target_arch = "x86_64", target_feature = "sse2"));
+    for nt in [
+        NonTemporal::None,
+        NonTemporal::Movnti,
+        NonTemporal::Sse2,
+        NonTemporal::Avx,
+        NonTemporal::Avx512f,
+        NonTemporal::Movdir64b,
+    ] {
+        let want = if sse_build && nt != NonTemporal::Movnti {
+            temporal::Vectors::Sse2
+        } else {
+            temporal::Vectors::None
+        };
+        assert!(temporal::Vectors::allowed_by(nt) == want, "{nt:?}");
+    }
+}

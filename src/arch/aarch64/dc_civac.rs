@@ -34,14 +34,14 @@ use crate::features::Features;
 /// ```
 /// use pmem_flush::arch::aarch64::{DcCivac, dc_civac, dsb_sy};
 ///
-/// let line = [0u8; 64];
+/// let line = [0x5au8; 64]; // written by this CPU: the eviction writes it back first
 /// if DcCivac::is_available() {
 ///     dsb_sy();
 ///     // SAFETY: this CPU has the instruction (checked above), and `line` is readable.
 ///     unsafe { dc_civac(line.as_ptr()) };
 ///     dsb_sy();
 /// }
-/// assert_eq!(line, [0u8; 64]);
+/// assert_eq!(line, [0x5a; 64]);
 /// ```
 #[inline(always)]
 pub unsafe fn dc_civac(line: *const u8) {

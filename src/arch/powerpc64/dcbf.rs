@@ -36,14 +36,14 @@ use crate::features::Features;
 /// ```
 /// use pmem_flush::arch::powerpc64::{Dcbf, dcbf, phwsync};
 ///
-/// let line = [0u8; 128];
+/// let line = [0x5au8; 128]; // written by this CPU: the eviction writes it back first
 /// if Dcbf::is_available() {
 ///     phwsync();
 ///     // SAFETY: this CPU has the instruction (checked above), and `line` is readable.
 ///     unsafe { dcbf(line.as_ptr()) };
 ///     phwsync();
 /// }
-/// assert_eq!(line, [0u8; 128]);
+/// assert_eq!(line, [0x5a; 128]);
 /// ```
 #[inline(always)]
 pub unsafe fn dcbf(line: *const u8) {

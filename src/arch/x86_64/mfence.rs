@@ -37,13 +37,13 @@ use core::arch::asm;
 /// use pmem_flush::arch::x86_64::{ClflushOpt, mfence};
 /// use pmem_flush::prelude::*;
 ///
-/// let shared = [0u8; 256]; // memory another agent wrote behind the caches
+/// let shared = [0x5au8; 256]; // written by this CPU: each eviction writes it back first
 /// if let Some(evict) = ClflushOpt::new() {
 ///     mfence(); // after the accesses that decided to invalidate
 ///     evict.evict(&shared);
 ///     mfence(); // before the loads that must see memory
 /// }
-/// assert_eq!(shared, [0u8; 256]);
+/// assert_eq!(shared, [0x5a; 256]);
 /// ```
 #[inline(always)]
 pub fn mfence() {
