@@ -143,10 +143,30 @@ impl Word {
     /// invalidate paths pay for it.
     #[inline(always)]
     pub(crate) const fn evict(self) -> WriteBack {
-        let features = ((self.0 >> Self::FEATURES) as u32) & FEATURE_MASK;
-        let disabled = ((self.0 >> Self::DISABLED) & 0x7f) as u32;
-        let usable = (features & !disabled) << Arch::HOST.feature_shift();
-        Arch::HOST.evict_write_back(Features::from_bits_truncate(usable))
+        let (features, _, disabled) = self.features();
+        Arch::HOST.evict_write_back(features.difference(disabled))
+    }
+
+    /// The packed CPU features, the ones detection could not ask about, and the disabled ones.
+    #[inline(always)]
+    const fn features(self) -> (Features, Features, Features) {
+        let unasked = if matches!(Arch::HOST, Arch::X86_64) {
+            Features::empty()
+        } else {
+            self.features_at(Self::FEATURES + UNASKED_SHIFT, 0x7)
+        };
+        (
+            self.features_at(Self::FEATURES, FEATURE_MASK),
+            unasked,
+            self.features_at(Self::DISABLED, 0x7f),
+        )
+    }
+
+    /// The features packed at bit `shift` under `mask`, moved back to this architecture's base.
+    #[inline(always)]
+    const fn features_at(self, shift: u32, mask: u32) -> Features {
+        let bits = ((self.0 >> shift) as u32) & mask;
+        Features::from_bits_truncate(bits << Arch::HOST.feature_shift())
     }
 
     /// [`Selection::is_durable`] of the packed selection: byte granularity, or a write-back
@@ -159,16 +179,9 @@ impl Word {
         if matches!(self.flush(), WriteBack::None) {
             return false;
         }
-        if matches!(Arch::HOST, Arch::X86_64) {
-            return true;
-        }
-        let base = Arch::HOST.feature_shift();
-        let field = ((self.0 >> Self::FEATURES) & 0x7f) as u32;
-        let disabled = (((self.0 >> Self::DISABLED) & 0x7f) as u32) << base;
-        let maybe =
-            (((field & FEATURE_MASK) | ((field >> UNASKED_SHIFT) & 0x7)) << base) & !disabled;
-        let best = Arch::HOST.flush_write_back(Features::from_bits_truncate(maybe));
-        best as u8 == self.flush() as u8
+        let (features, unasked, disabled) = self.features();
+        let maybe = features.union(unasked).difference(disabled);
+        Arch::HOST.flush_write_back(maybe) as u8 == self.flush() as u8
     }
 
     /// Whether `flush` (`deep`: `deep_flush`) executes `kind` on lines of `1 << shift` bytes:
@@ -227,18 +240,10 @@ impl Word {
     /// The whole selection, rebuilt from the facts in the word (`Selection` is a pure function
     /// of them).
     fn unpack(self) -> Selection {
-        let base = Arch::HOST.feature_shift();
-        let bits = |at: u32| Features::from_bits_truncate((((self.0 >> at) & 0x7f) as u32) << base);
-        let field = ((self.0 >> Self::FEATURES) & 0x7f) as u32;
-        let features = Features::from_bits_truncate((field & FEATURE_MASK) << base);
-        let unasked = if matches!(Arch::HOST, Arch::X86_64) {
-            Features::empty()
-        } else {
-            Features::from_bits_truncate(((field >> UNASKED_SHIFT) & 0x7) << base)
-        };
+        let (features, unasked, disabled) = self.features();
         let cpu = Cpu::new(features, 1 << self.shift()).with_unasked(unasked);
         let config = Config::new()
-            .disable(bits(Self::DISABLED))
+            .disable(disabled)
             .with_granularity(self.granularity())
             .with_non_temporal(self.0 & Self::NO_NON_TEMPORAL == 0)
             .with_movdir64b(self.0 & Self::MOVDIR64B != 0)
