@@ -823,7 +823,7 @@ fn copy_paths_use_their_stores_and_call_no_libc_copy() {
 
 /// The temporal paths' whole-line vector stores (x86-64 builds with SSE), by symbol, with the
 /// width their stores name.
-const TEMPORAL_PATHS: [(&str, &str); 2] = [
+const TEMPORAL_PATHS: [(&str, &str); 6] = [
     (
         "pmem_flush::mem::x86_64::memmove_temporal_sse2",
         "XMMWORD PTR",
@@ -831,6 +831,22 @@ const TEMPORAL_PATHS: [(&str, &str); 2] = [
     (
         "pmem_flush::mem::x86_64::memset_temporal_sse2",
         "XMMWORD PTR",
+    ),
+    (
+        "pmem_flush::mem::x86_64::memmove_temporal_avx",
+        "YMMWORD PTR",
+    ),
+    (
+        "pmem_flush::mem::x86_64::memset_temporal_avx",
+        "YMMWORD PTR",
+    ),
+    (
+        "pmem_flush::mem::x86_64::memmove_temporal_avx512f",
+        "ZMMWORD PTR",
+    ),
+    (
+        "pmem_flush::mem::x86_64::memset_temporal_avx512f",
+        "ZMMWORD PTR",
     ),
 ];
 
@@ -923,6 +939,10 @@ fn aligned_word_loops_store_8_bytes_or_more_and_the_copies_call_them() {
         "pmem_flush::mem::x86_64::memset_movnti",
         "pmem_flush::mem::x86_64::memmove_temporal_sse2",
         "pmem_flush::mem::x86_64::memset_temporal_sse2",
+        "pmem_flush::mem::x86_64::memmove_temporal_avx",
+        "pmem_flush::mem::x86_64::memset_temporal_avx",
+        "pmem_flush::mem::x86_64::memmove_temporal_avx512f",
+        "pmem_flush::mem::x86_64::memset_temporal_avx512f",
     ] {
         let calls = function(path).direct_calls();
         assert!(

@@ -4,9 +4,10 @@
 //! kilobyte, while the data is still in the cache. `WriteBack::None` stores only (byte
 //! granularity, `NOFLUSH`).
 //!
-//! On x86-64 builds with SSE the whole lines are stored with the SSE2 stores the [`Vectors`]
-//! argument allows (`x86_64::memmove_temporal_sse2`); everywhere else, and in kernel builds
-//! with SSE off, with the aligned word loops of [`super::words`]. Partial lines go
+//! On x86-64 builds with SSE the whole lines are stored with the vector stores the
+//! [`Vectors`] argument allows (`x86_64::memmove_temporal_sse2`; from [`WIDE_FROM`] bytes the
+//! AVX or AVX-512F forms where the selection has that set); everywhere else, and in kernel
+//! builds with SSE off, with the aligned word loops of [`super::words`]. Partial lines go
 //! through [`super::small`] on every path.
 
 use super::NonTemporal;
@@ -18,39 +19,69 @@ use crate::selection::WriteBack;
 /// Bytes stored between write-backs.
 pub(super) const BLOCK: usize = 1024;
 
+/// Copies from this many bytes store whole lines with the widest vector set the selection
+/// allows; shorter ones with SSE2. Measured on the Intel Xeon of bench/results/ (bench/NOTES.md,
+/// "Forced temporal copies"): up to 64 KiB, where the destination lines are read for ownership
+/// from nearby caches, 16-byte stores were the fastest; from 1 MiB on, where they come from
+/// DRAM, 64-byte stores were faster (memset 64 MiB by 5-12 %). Each store takes one store
+/// buffer entry whatever its width, so wider stores keep the reads for ownership of more lines
+/// in flight.
+pub(super) const WIDE_FROM: usize = 1 << 20;
+
 /// The vector registers the temporal path stores whole lines from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Vectors {
     /// General-purpose registers only: the aligned word loops, 8-byte stores.
     None,
-    /// SSE2, 16-byte stores.
+    /// SSE2, 16-byte stores, at every length.
     #[cfg_attr(
         not(all(target_arch = "x86_64", target_feature = "sse2")),
         allow(dead_code, reason = "x86-64 builds with SSE only")
     )]
     Sse2,
+    /// SSE2 below [`WIDE_FROM`], AVX (32-byte stores) from there.
+    #[cfg_attr(
+        not(all(target_arch = "x86_64", target_feature = "sse2")),
+        allow(dead_code, reason = "x86-64 builds with SSE only")
+    )]
+    Avx,
+    /// SSE2 below [`WIDE_FROM`], AVX-512F (64-byte stores) from there.
+    #[cfg_attr(
+        not(all(target_arch = "x86_64", target_feature = "sse2")),
+        allow(dead_code, reason = "x86-64 builds with SSE only")
+    )]
+    Avx512f,
 }
 
 impl Vectors {
     /// The vector stores of the temporal path for this build and a selection with
     /// non-temporal stores `nt`: none in builds without SSE (kernels) and where the selection's
-    /// non-temporal stores are MOVNTI (chosen when SSE2 is absent or disabled); SSE2 otherwise,
-    /// which every x86-64 build with SSE already uses. So a `Config` that disables SSE2 but
-    /// also turns non-temporal stores off, or opts into MOVDIR64B, still gets SSE2 stores here:
-    /// only a build without SSE keeps vector registers out of every path.
-    ///
-    /// Not the widest set the selection allows: ordinary stores to lines that are not in the
-    /// cache (a new pmem destination) were slower with 32- and 64-byte stores than with 16-byte
-    /// ones at 1-64 KiB on the Intel Xeon of bench/results/ (bench/NOTES.md, "Forced temporal
-    /// copies"), and on AMD Zen 4 two 16-byte stores per cycle match one 32-byte store.
+    /// non-temporal stores are MOVNTI (chosen when SSE2 is absent or disabled); AVX or
+    /// AVX-512F for long copies where the selection chose that set for its non-temporal stores
+    /// (so the CPU has it, the OS saves its registers and the configuration did not disable
+    /// it); SSE2 otherwise, which every x86-64 build with SSE already uses. So a `Config` that
+    /// disables SSE2 but also turns non-temporal stores off, or opts into MOVDIR64B, still gets
+    /// SSE2 stores here: only a build without SSE keeps vector registers out of every path.
     #[inline(always)]
     pub(crate) const fn allowed_by(nt: NonTemporal) -> Vectors {
-        if cfg!(all(target_arch = "x86_64", target_feature = "sse2"))
-            && !matches!(nt, NonTemporal::Movnti)
-        {
-            Vectors::Sse2
-        } else {
-            Vectors::None
+        if !cfg!(all(target_arch = "x86_64", target_feature = "sse2")) {
+            return Vectors::None;
+        }
+        match nt {
+            NonTemporal::Movnti => Vectors::None,
+            NonTemporal::Avx => Vectors::Avx,
+            NonTemporal::Avx512f => Vectors::Avx512f,
+            _ => Vectors::Sse2,
+        }
+    }
+
+    /// The one set a copy of `len` bytes stores its whole lines with: `None`, `Sse2`, or (from
+    /// [`WIDE_FROM`] bytes) the wider set `self` allows.
+    #[inline(always)]
+    pub(crate) const fn for_len(self, len: usize) -> Vectors {
+        match self {
+            Vectors::Avx | Vectors::Avx512f if len < WIDE_FROM => Vectors::Sse2,
+            v => v,
         }
     }
 }
@@ -89,10 +120,17 @@ pub(crate) unsafe fn memmove(
             return;
         }
         #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-        if vectors == Vectors::Sse2 {
-            return super::x86_64::memmove_temporal_sse2(dst, src, len, wb, shift);
+        match vectors.for_len(len) {
+            Vectors::None => {}
+            Vectors::Sse2 => return super::x86_64::memmove_temporal_sse2(dst, src, len, wb, shift),
+            Vectors::Avx => return super::x86_64::memmove_temporal_avx(dst, src, len, wb, shift),
+            Vectors::Avx512f => {
+                return super::x86_64::memmove_temporal_avx512f(dst, src, len, wb, shift);
+            }
         }
         let _ = vectors;
+        #[cfg(test)]
+        count::whole_lines(Vectors::None);
         let head = to_boundary(dst);
         let body_end = head + ((len - head) & !63);
         if dst.addr().wrapping_sub(src.addr()) >= len {
@@ -149,10 +187,21 @@ pub(crate) unsafe fn memset(
             return;
         }
         #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-        if vectors == Vectors::Sse2 {
-            return super::x86_64::memset_temporal_sse2(dst, pattern, len, wb, shift);
+        match vectors.for_len(len) {
+            Vectors::None => {}
+            Vectors::Sse2 => {
+                return super::x86_64::memset_temporal_sse2(dst, pattern, len, wb, shift);
+            }
+            Vectors::Avx => {
+                return super::x86_64::memset_temporal_avx(dst, pattern, len, wb, shift);
+            }
+            Vectors::Avx512f => {
+                return super::x86_64::memset_temporal_avx512f(dst, pattern, len, wb, shift);
+            }
         }
         let _ = vectors;
+        #[cfg(test)]
+        count::whole_lines(Vectors::None);
         let head = to_boundary(dst);
         let body_end = head + ((len - head) & !63);
         set_block(dst, pattern, head);
@@ -168,5 +217,29 @@ pub(crate) unsafe fn memset(
         }
         set_block(dst.add(body_end), pattern, len - body_end);
         write_back_range(wb, dst.add(written_back), len - written_back, shift);
+    }
+}
+
+/// Unit-test record, per thread: the register set each temporal copy longer than a line
+/// stored its whole lines with, in order (written by the function that stores them).
+#[cfg(test)]
+pub(crate) mod count {
+    use super::Vectors;
+    use std::cell::RefCell;
+    use std::vec::Vec;
+
+    std::thread_local! {
+        static SETS: RefCell<Vec<Vectors>> = const { RefCell::new(Vec::new()) };
+    }
+
+    pub(in crate::mem) fn whole_lines(v: Vectors) {
+        SETS.with(|s| s.borrow_mut().push(v));
+    }
+
+    /// Runs `f` and returns the sets its temporal copies used.
+    pub(crate) fn during(f: impl FnOnce()) -> Vec<Vectors> {
+        SETS.with(|s| s.borrow_mut().clear());
+        f();
+        SETS.with(|s| s.take())
     }
 }

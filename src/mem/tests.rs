@@ -675,25 +675,89 @@ fn zero_length_and_same_address_store_nothing_but_drain_as_libpmem() {
     assert_eq!(steps, [fence; 4]);
 }
 
-/// The temporal path's vector stores: SSE2 in every x86-64 build with SSE unless the selection's
-/// non-temporal stores are MOVNTI (the one it makes when SSE2 is missing or disabled); none in
-/// builds without SSE and on other architectures, whatever the selection.
+/// The temporal path's vector stores: in every x86-64 build with SSE, SSE2 below
+/// `WIDE_FROM` bytes and the selection's own set (AVX, AVX-512F) from there, unless the
+/// selection's non-temporal stores are MOVNTI (the one it makes when SSE2 is missing or
+/// disabled); none in builds without SSE and on other architectures, whatever the selection.
 #[test]
-fn temporal_vector_stores_follow_the_build_and_movnti() {
+fn temporal_vector_stores_follow_the_build_the_selection_and_the_length() {
+    use temporal::{Vectors, WIDE_FROM};
     let sse_build = cfg!(all(target_arch = "x86_64", target_feature = "sse2"));
-    for nt in [
-        NonTemporal::None,
-        NonTemporal::Movnti,
-        NonTemporal::Sse2,
-        NonTemporal::Avx,
-        NonTemporal::Avx512f,
-        NonTemporal::Movdir64b,
+    for (nt, long) in [
+        (NonTemporal::None, Vectors::Sse2),
+        (NonTemporal::Movnti, Vectors::None),
+        (NonTemporal::Sse2, Vectors::Sse2),
+        (NonTemporal::Avx, Vectors::Avx),
+        (NonTemporal::Avx512f, Vectors::Avx512f),
+        (NonTemporal::Movdir64b, Vectors::Sse2),
     ] {
-        let want = if sse_build && nt != NonTemporal::Movnti {
-            temporal::Vectors::Sse2
-        } else {
-            temporal::Vectors::None
+        let (short, long) = match (sse_build, long) {
+            (false, _) | (true, Vectors::None) => (Vectors::None, Vectors::None),
+            (true, long) => (Vectors::Sse2, long),
         };
-        assert!(temporal::Vectors::allowed_by(nt) == want, "{nt:?}");
+        let v = Vectors::allowed_by(nt);
+        for len in [0, 65, 4096, WIDE_FROM - 1] {
+            assert_eq!(v.for_len(len), short, "{nt:?} {len}");
+        }
+        for len in [WIDE_FROM, WIDE_FROM + 1, usize::MAX] {
+            assert_eq!(v.for_len(len), long, "{nt:?} {len}");
+        }
+    }
+}
+
+/// Temporal copies on both sides of `WIDE_FROM`, on every path this CPU has (so with AVX and
+/// AVX-512F stores where it has them): the bytes against `copy_within`/`fill`, nothing outside
+/// the range touched, overlapping moves in both directions, unaligned ends, every line written
+/// back, and the register set the whole lines were stored with.
+#[test]
+fn long_temporal_copies_store_with_the_selections_set_and_write_back_every_line() {
+    use temporal::{Vectors, WIDE_FROM};
+    let wb = Selection::detect(Config::new()).best_write_back();
+    let mut sets_seen = Vec::new();
+    for p in host_paths() {
+        let c = CopyPaths {
+            write_back: wb,
+            ..copier_with(p)
+        };
+        let allowed = Vectors::allowed_by(p);
+        for len in [WIDE_FROM - 64, WIDE_FROM, WIDE_FROM + 129] {
+            // (src, dst): disjoint, overlapping with dst above src (backward), and below.
+            for (src, dst) in [(0, len + 200), (3, 103), (161, 5)] {
+                let sets = temporal::count::during(|| {
+                    check_move(&c, MemFlags::TEMPORAL, src, dst, len);
+                });
+                assert_eq!(sets, [allowed.for_len(len)], "{p:?} move {src} {dst} {len}");
+            }
+            let mut buf = pattern(len + 200);
+            let mut want = buf.clone();
+            want[7..7 + len].fill(0xc3);
+            let mut steps = Vec::new();
+            let sets = temporal::count::during(|| {
+                steps = record(|| c.memset(&mut buf[7..7 + len], 0xc3, MemFlags::TEMPORAL));
+            });
+            assert!(buf == want, "{p:?} set {len}");
+            assert_eq!(sets, [allowed.for_len(len)], "{p:?} set {len}");
+            sets_seen.push(allowed.for_len(len));
+            let lines: usize = steps
+                .iter()
+                .map(|s| if let Step::WriteBack(_, n) = s { *n } else { 0 })
+                .sum();
+            let expected =
+                crate::lines::line_count(buf.as_ptr().addr() + 7, len, c.line_shift as u32);
+            if wb != WriteBack::None {
+                assert_eq!(lines, expected, "{p:?} set {len}: lines written back");
+            }
+            assert_eq!(steps.last(), Some(&Step::Fence(crate::arch::DRAIN)));
+        }
+    }
+    // On a CPU with AVX-512F (or AVX), an x86-64 build with SSE reaches that set.
+    let f = Cpu::detect().features;
+    if cfg!(all(target_arch = "x86_64", target_feature = "sse2")) {
+        if f.contains(Features::AVX512F) {
+            assert!(sets_seen.contains(&Vectors::Avx512f), "{sets_seen:?}");
+        }
+        if f.contains(Features::AVX) {
+            assert!(sets_seen.contains(&Vectors::Avx), "{sets_seen:?}");
+        }
     }
 }

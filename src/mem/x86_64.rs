@@ -14,10 +14,11 @@
 //! go through [`super::small`], whose stores cannot be merged into vector stores, and
 //! [`super::words`].
 //!
-//! SSE2 also gives the temporal path its whole-line stores (`memmove_temporal_sse2`,
-//! `memset_temporal_sse2`): ordinary aligned 16-byte stores, 256 bytes at a time, each 256
-//! bytes written back once the next 256 are stored. Why SSE2 and not the widest set, and why
-//! that write-back lag: bench/NOTES.md, "Forced temporal copies".
+//! The vector sets also give the temporal path its whole-line stores (`memmove_temporal_sse2`,
+//! `memset_temporal_sse2` and the AVX and AVX-512F forms): ordinary aligned vector stores, 256
+//! bytes at a time, each 256 bytes written back once the next 256 are stored. SSE2 below
+//! 1 MiB whatever the selection, the selection's widest set from there; why, and why that
+//! write-back lag: bench/NOTES.md, "Forced temporal copies".
 
 use core::arch::asm;
 #[cfg(target_feature = "sse2")]
@@ -704,6 +705,29 @@ temporal_lines!(
     sse2_t_copy,
     sse2_t_fill
 );
+temporal_lines!(
+    Avx,
+    "avx",
+    __m256i,
+    32,
+    _mm256_loadu_si256,
+    _mm256_set1_epi64x,
+    avx_t_copy_block,
+    avx_t_copy,
+    avx_t_fill
+);
+temporal_lines!(
+    Avx512f,
+    "avx512f",
+    __m512i,
+    64,
+    _mm512_loadu_si512,
+    _mm512_set1_epi64,
+    avx512f_t_copy_block,
+    avx512f_t_copy,
+    avx512f_t_fill
+);
+
 /// The temporal memmove for vector set `L`: partial lines through [`move_block`], whole lines
 /// with `L`'s stores, 256 bytes at a time, each 256 bytes written back once the next 256 are
 /// stored (a write-back right behind the stores to a line whose read-for-ownership is still in
@@ -826,6 +850,8 @@ macro_rules! temporal_entry_points {
             wb: WriteBack,
             shift: u8,
         ) {
+            #[cfg(test)]
+            super::temporal::count::whole_lines(super::temporal::Vectors::$line);
             // SAFETY: the caller's contract.
             unsafe { memmove_temporal_with::<$line>(dst, src, len, wb, shift) }
         }
@@ -845,6 +871,8 @@ macro_rules! temporal_entry_points {
             wb: WriteBack,
             shift: u8,
         ) {
+            #[cfg(test)]
+            super::temporal::count::whole_lines(super::temporal::Vectors::$line);
             // SAFETY: the caller's contract.
             unsafe { memset_temporal_with::<$line>(dst, pattern, len, wb, shift) }
         }
@@ -852,3 +880,10 @@ macro_rules! temporal_entry_points {
 }
 
 temporal_entry_points!(Sse2, memmove_temporal_sse2, memset_temporal_sse2, "sse2");
+temporal_entry_points!(Avx, memmove_temporal_avx, memset_temporal_avx, "avx");
+temporal_entry_points!(
+    Avx512f,
+    memmove_temporal_avx512f,
+    memset_temporal_avx512f,
+    "avx512f"
+);
