@@ -19,13 +19,19 @@ use crate::selection::WriteBack;
 /// Bytes stored between write-backs.
 pub(super) const BLOCK: usize = 1024;
 
-/// Copies from this many bytes store whole lines with the widest vector set the selection
-/// allows; shorter ones with SSE2. Measured on the Intel Xeon of bench/results/ (bench/NOTES.md,
-/// "Forced temporal copies"): up to 64 KiB, where the destination lines are read for ownership
-/// from nearby caches, 16-byte stores were the fastest; from 1 MiB on, where they come from
-/// DRAM, 64-byte stores were faster (memset 64 MiB by 5-12 %). Each store takes one store
-/// buffer entry whatever its width, so wider stores keep the reads for ownership of more lines
-/// in flight.
+/// Copies from this many bytes store whole lines with the wider vector set the selection
+/// allows (AVX-512F or AVX); shorter ones with SSE2. Measured on the Intel Xeon of
+/// bench/results/ (bench/NOTES.md, "Forced temporal copies" and its "Long copies" part): up to
+/// 64 KiB, where the destination lines are read for ownership from nearby caches, 16-byte
+/// stores were the fastest; from 1 MiB, where they come from DRAM, 64-byte stores were faster
+/// for memset (64 MiB by 5-12 %; AVX, measured at 64 MiB only, in between) and level for
+/// memcpy, which takes the same rule. The likely reason, not confirmed by counters: a store
+/// takes a store-buffer entry whatever its width (on this Xeon; on AMD Zen 4 a 512-bit store
+/// takes two), so wider stores keep more lines' reads for ownership in flight.
+#[cfg_attr(
+    not(all(target_arch = "x86_64", target_feature = "sse2")),
+    allow(dead_code, reason = "x86-64 builds with SSE only")
+)]
 pub(super) const WIDE_FROM: usize = 1 << 20;
 
 /// The vector registers the temporal path stores whole lines from.
@@ -59,7 +65,7 @@ impl Vectors {
     /// non-temporal stores are MOVNTI (chosen when SSE2 is absent or disabled); AVX or
     /// AVX-512F for long copies where the selection chose that set for its non-temporal stores
     /// (so the CPU has it, the OS saves its registers and the configuration did not disable
-    /// it); SSE2 otherwise, which every x86-64 build with SSE already uses. So a `Config` that
+    /// it; for a selection built unchecked, the caller promised as much); SSE2 otherwise, which every x86-64 build with SSE already uses. So a `Config` that
     /// disables SSE2 but also turns non-temporal stores off, or opts into MOVDIR64B, still gets
     /// SSE2 stores here: only a build without SSE keeps vector registers out of every path.
     #[inline(always)]
@@ -77,6 +83,10 @@ impl Vectors {
 
     /// The one set a copy of `len` bytes stores its whole lines with: `None`, `Sse2`, or (from
     /// [`WIDE_FROM`] bytes) the wider set `self` allows.
+    #[cfg_attr(
+        not(all(target_arch = "x86_64", target_feature = "sse2")),
+        allow(dead_code, reason = "x86-64 builds with SSE only")
+    )]
     #[inline(always)]
     pub(crate) const fn for_len(self, len: usize) -> Vectors {
         match self {

@@ -255,11 +255,17 @@ const FLAG_SETS: [MemFlags; 5] = [
     MemFlags::NODRAIN,
 ];
 
+/// Bytes that differ at every offset of a 16 MiB stretch, so a copy off by a multiple of 64 KiB
+/// is caught too.
 fn pattern(n: usize) -> Vec<u8> {
-    (0..n).map(|i| (i * 7 + 3) as u8 ^ (i >> 8) as u8).collect()
+    (0..n)
+        .map(|i| (i * 7 + 3) as u8 ^ (i >> 8) as u8 ^ (i >> 16) as u8)
+        .collect()
 }
 
-fn check_move(c: &CopyPaths, flags: MemFlags, src: usize, dst: usize, len: usize) {
+/// Moves `len` bytes from offset `src` to offset `dst` of one buffer and checks every byte of
+/// it against `copy_within`; returns the address the destination had.
+fn check_move(c: &CopyPaths, flags: MemFlags, src: usize, dst: usize, len: usize) -> usize {
     let size = src.max(dst) + len + 80;
     let mut buf = pattern(size);
     let mut want = buf.clone();
@@ -275,6 +281,7 @@ fn check_move(c: &CopyPaths, flags: MemFlags, src: usize, dst: usize, len: usize
             c.nt
         );
     }
+    base.addr() + dst
 }
 
 fn check_set(c: &CopyPaths, flags: MemFlags, dst: usize, len: usize, value: u8) {
@@ -567,7 +574,7 @@ fn eight_byte_aligned_copies_store_through_the_aligned_word_loops() {
                     let what = format!("{p:?} {flags:?} dst {dst} len {len}");
                     let all_words = (temporal && (gp_temporal || len <= 64)).then_some(len);
                     for src in [0, 3, 8] {
-                        let n = during(|| check_move(&c, flags, src, dst, len));
+                        let n = during(|| _ = check_move(&c, flags, src, dst, len));
                         assert_eq!(n.overlapping, 0, "move {what} src {src}: {n:?}");
                         assert_eq!(n.narrow, 0, "move {what} src {src}: {n:?}");
                         if let Some(all) = all_words {
@@ -586,7 +593,7 @@ fn eight_byte_aligned_copies_store_through_the_aligned_word_loops() {
             }
         }
         // The counters do see the overlapping stores where the promise does not apply.
-        let n = during(|| check_move(&c, MemFlags::empty(), 0, 1, 5));
+        let n = during(|| _ = check_move(&c, MemFlags::empty(), 0, 1, 5));
         assert!(
             n.narrow > 0 && n.overlapping > 0 && n.word_bytes == 0,
             "{n:?}"
@@ -707,26 +714,67 @@ fn temporal_vector_stores_follow_the_build_the_selection_and_the_length() {
 
 /// Temporal copies on both sides of `WIDE_FROM`, on every path this CPU has (so with AVX and
 /// AVX-512F stores where it has them): the bytes against `copy_within`/`fill`, nothing outside
-/// the range touched, overlapping moves in both directions, unaligned ends, every line written
-/// back, and the register set the whole lines were stored with.
+/// the range touched, overlapping moves in both directions at distances shorter than a line,
+/// unaligned ends, every line written back, and the register set the whole lines were stored
+/// with; at byte granularity the same sets and no write-back.
 #[test]
 fn long_temporal_copies_store_with_the_selections_set_and_write_back_every_line() {
     use temporal::{Vectors, WIDE_FROM};
     let wb = Selection::detect(Config::new()).best_write_back();
+    let lines_in = |steps: &[Step]| -> usize {
+        steps
+            .iter()
+            .map(|s| if let Step::WriteBack(_, n) = s { *n } else { 0 })
+            .sum()
+    };
     let mut sets_seen = Vec::new();
     for p in host_paths() {
         let c = CopyPaths {
             write_back: wb,
             ..copier_with(p)
         };
+        let byte = CopyPaths {
+            granularity: Granularity::Byte,
+            write_back: WriteBack::None,
+            ..c
+        };
         let allowed = Vectors::allowed_by(p);
         for len in [WIDE_FROM - 64, WIDE_FROM, WIDE_FROM + 129] {
-            // (src, dst): disjoint, overlapping with dst above src (backward), and below.
-            for (src, dst) in [(0, len + 200), (3, 103), (161, 5)] {
+            let want_sets = [allowed.for_len(len)];
+            sets_seen.push(allowed.for_len(len));
+            // (src, dst): disjoint; overlapping with dst above src (a backward copy) and below
+            // (forward), by more and by less than a line.
+            for (src, dst) in [
+                (0, len + 200),
+                (3, 103),
+                (161, 5),
+                (0, 1),
+                (1, 0),
+                (33, 0),
+                (0, 63),
+            ] {
+                let mut at = 0;
+                let mut steps = Vec::new();
                 let sets = temporal::count::during(|| {
-                    check_move(&c, MemFlags::TEMPORAL, src, dst, len);
+                    steps = record(|| at = check_move(&c, MemFlags::TEMPORAL, src, dst, len));
                 });
-                assert_eq!(sets, [allowed.for_len(len)], "{p:?} move {src} {dst} {len}");
+                let what = format!("{p:?} move {src} -> {dst}, {len} bytes");
+                assert_eq!(sets, want_sets, "{what}");
+                if wb != WriteBack::None {
+                    let expected = crate::lines::line_count(at, len, c.line_shift as u32);
+                    assert_eq!(lines_in(&steps), expected, "{what}: lines written back");
+                }
+                assert_eq!(
+                    steps.last(),
+                    Some(&Step::Fence(crate::arch::DRAIN)),
+                    "{what}"
+                );
+                // Byte granularity, default flags: the same stores, nothing written back.
+                let sets = temporal::count::during(|| {
+                    steps = record(|| _ = check_move(&byte, MemFlags::empty(), src, dst, len));
+                });
+                assert_eq!(sets, want_sets, "byte granularity: {what}");
+                assert_eq!(steps, [Step::Fence(crate::arch::DRAIN)], "byte: {what}");
             }
             let mut buf = pattern(len + 200);
             let mut want = buf.clone();
@@ -736,16 +784,15 @@ fn long_temporal_copies_store_with_the_selections_set_and_write_back_every_line(
                 steps = record(|| c.memset(&mut buf[7..7 + len], 0xc3, MemFlags::TEMPORAL));
             });
             assert!(buf == want, "{p:?} set {len}");
-            assert_eq!(sets, [allowed.for_len(len)], "{p:?} set {len}");
-            sets_seen.push(allowed.for_len(len));
-            let lines: usize = steps
-                .iter()
-                .map(|s| if let Step::WriteBack(_, n) = s { *n } else { 0 })
-                .sum();
-            let expected =
-                crate::lines::line_count(buf.as_ptr().addr() + 7, len, c.line_shift as u32);
+            assert_eq!(sets, want_sets, "{p:?} set {len}");
             if wb != WriteBack::None {
-                assert_eq!(lines, expected, "{p:?} set {len}: lines written back");
+                let expected =
+                    crate::lines::line_count(buf.as_ptr().addr() + 7, len, c.line_shift as u32);
+                assert_eq!(
+                    lines_in(&steps),
+                    expected,
+                    "{p:?} set {len}: lines written back"
+                );
             }
             assert_eq!(steps.last(), Some(&Step::Fence(crate::arch::DRAIN)));
         }

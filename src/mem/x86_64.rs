@@ -582,8 +582,9 @@ unsafe fn store_vector<T>(dst: *mut T, v: T) {
 /// One vector set's ordinary (temporal) stores of whole 64-byte lines.
 #[cfg(target_feature = "sse2")]
 trait TemporalLine {
-    /// Lines per [`copy_block`](TemporalLine::copy_block): sixteen registers' worth.
-    const BLOCK: usize;
+    /// Lines per [`copy_block`](TemporalLine::copy_block): one write-back block, whatever the
+    /// set (sixteen SSE2 registers, eight AVX, four AVX-512).
+    const BLOCK: usize = WRITE_BACK_BLOCK / 64;
 
     /// Loads `BLOCK` lines from `src`, then stores them all to `dst`.
     ///
@@ -616,7 +617,7 @@ macro_rules! temporal_lines {
         $loadu:ident, $splat:ident,
         $copy_block:ident, $copy:ident, $fill:ident
     ) => {
-        /// Sixteen vector loads, then sixteen aligned vector stores.
+        /// A write-back block's vector loads, then its aligned vector stores.
         ///
         /// # Safety
         ///
@@ -627,7 +628,8 @@ macro_rules! temporal_lines {
         unsafe fn $copy_block(dst: *mut u8, src: *const u8) {
             // SAFETY: the caller's contract; `dst` 64-byte aligned covers the store's alignment.
             unsafe {
-                let v: [$vec; 16] = core::array::from_fn(|i| $loadu(src.add($width * i).cast()));
+                let v: [$vec; WRITE_BACK_BLOCK / $width] =
+                    core::array::from_fn(|i| $loadu(src.add($width * i).cast()));
                 for (i, v) in v.into_iter().enumerate() {
                     store_vector(dst.add($width * i).cast(), v);
                 }
@@ -671,8 +673,6 @@ macro_rules! temporal_lines {
 
         #[cfg(target_feature = "sse2")]
         impl TemporalLine for $set {
-            const BLOCK: usize = 16 * $width / 64;
-
             #[inline(always)]
             unsafe fn copy_block(dst: *mut u8, src: *const u8) {
                 // SAFETY: the caller's contract, the set included.
