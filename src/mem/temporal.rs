@@ -96,6 +96,28 @@ impl Vectors {
     }
 }
 
+/// The offset from `dst` at which the cache line holding `dst + off` starts (0 when it starts
+/// before `dst`). A block's write-back stops there, so that with lines longer than 64 bytes
+/// (POWER's 128, A64FX's 256) a line that the next block also stores is written back once,
+/// after both.
+#[inline(always)]
+fn line_start(dst: *mut u8, off: usize, shift: u8) -> usize {
+    let mask = (1usize << shift) - 1;
+    ((dst.addr() + off) & !mask).saturating_sub(dst.addr())
+}
+
+/// The offset from `dst` at which the cache line holding `dst + off` ends, for a copy that runs
+/// backward (`off` itself when a line starts there; `usize::MAX` when the line is the last one of
+/// the address space).
+#[inline(always)]
+fn line_end(dst: *mut u8, off: usize, shift: u8) -> usize {
+    let mask = (1usize << shift) - 1;
+    match (dst.addr() + off).checked_add(mask) {
+        Some(end) => (end & !mask) - dst.addr(),
+        None => usize::MAX,
+    }
+}
+
 /// Bytes from `dst` up to the next 64-byte boundary (0 when aligned).
 #[inline(always)]
 pub(super) fn to_boundary(dst: *mut u8) -> usize {
@@ -152,8 +174,11 @@ pub(crate) unsafe fn memmove(
                 // Whole lines: `dst + done` is 64-byte aligned.
                 words::copy_forward(dst.add(done), src.add(done), end - done);
                 done = end;
-                write_back_range(wb, dst.add(written_back), done - written_back, shift);
-                written_back = done;
+                let upto = line_start(dst, done, shift);
+                if upto > written_back {
+                    write_back_range(wb, dst.add(written_back), upto - written_back, shift);
+                    written_back = upto;
+                }
             }
             move_block(dst.add(body_end), src.add(body_end), len - body_end);
             write_back_range(wb, dst.add(written_back), len - written_back, shift);
@@ -165,8 +190,11 @@ pub(crate) unsafe fn memmove(
                 let start = head.max(done.saturating_sub(BLOCK));
                 words::copy_backward(dst.add(start), src.add(start), done - start);
                 done = start;
-                write_back_range(wb, dst.add(done), written_back - done, shift);
-                written_back = done;
+                let from = line_end(dst, done, shift).min(written_back);
+                if from < written_back {
+                    write_back_range(wb, dst.add(from), written_back - from, shift);
+                    written_back = from;
+                }
             }
             move_block(dst, src, head);
             write_back_range(wb, dst, written_back, shift);
@@ -222,8 +250,11 @@ pub(crate) unsafe fn memset(
             // Whole lines: `dst + done` is 64-byte aligned.
             words::fill(dst.add(done), pattern, end - done);
             done = end;
-            write_back_range(wb, dst.add(written_back), done - written_back, shift);
-            written_back = done;
+            let upto = line_start(dst, done, shift);
+            if upto > written_back {
+                write_back_range(wb, dst.add(written_back), upto - written_back, shift);
+                written_back = upto;
+            }
         }
         set_block(dst.add(body_end), pattern, len - body_end);
         write_back_range(wb, dst.add(written_back), len - written_back, shift);
