@@ -255,6 +255,14 @@ const FLAG_SETS: [MemFlags; 5] = [
     MemFlags::NODRAIN,
 ];
 
+/// Lines a recorded trace wrote back, with any write-back instruction.
+fn lines_written_back(steps: &[Step]) -> usize {
+    steps
+        .iter()
+        .map(|s| if let Step::WriteBack(_, n) = s { *n } else { 0 })
+        .sum()
+}
+
 /// Bytes that differ at every offset of a 16 MiB stretch, so a copy off by a multiple of 64 KiB
 /// is caught too.
 fn pattern(n: usize) -> Vec<u8> {
@@ -522,10 +530,7 @@ fn temporal_paths_write_back_every_line_and_byte_granularity_none() {
     };
     let mut buf = vec![0u8; 5000];
     let steps = record(|| c.memset(&mut buf[1..4500], 3, MemFlags::empty()));
-    let lines: usize = steps
-        .iter()
-        .map(|s| if let Step::WriteBack(_, n) = s { *n } else { 0 })
-        .sum();
+    let lines = lines_written_back(&steps);
     let expected = crate::lines::line_count(buf.as_ptr().addr() + 1, 4499, c.line_shift as u32);
     if wb != WriteBack::None {
         assert_eq!(lines, expected, "every line written back, once");
@@ -730,10 +735,7 @@ fn general_purpose_temporal_path_writes_each_line_back_once_at_every_line_size()
             for (src, dst) in [(0, len + 100), (64, 3), (3, 64), (200, 0), (0, 200)] {
                 let mut at = 0;
                 let steps = record(|| at = check_move(&c, MemFlags::TEMPORAL, src, dst, len));
-                let lines: usize = steps
-                    .iter()
-                    .map(|s| if let Step::WriteBack(_, n) = s { *n } else { 0 })
-                    .sum();
+                let lines = lines_written_back(&steps);
                 let expected = crate::lines::line_count(at, len, shift as u32);
                 assert_eq!(
                     lines, expected,
@@ -744,10 +746,7 @@ fn general_purpose_temporal_path_writes_each_line_back_once_at_every_line_size()
             let mut buf = pattern(len + 300);
             for off in [0, 5, 64, 130] {
                 let steps = record(|| c.memset(&mut buf[off..off + len], 9, MemFlags::TEMPORAL));
-                let lines: usize = steps
-                    .iter()
-                    .map(|s| if let Step::WriteBack(_, n) = s { *n } else { 0 })
-                    .sum();
+                let lines = lines_written_back(&steps);
                 let at = buf.as_ptr().addr() + off;
                 let expected = crate::lines::line_count(at, len, shift as u32);
                 assert_eq!(lines, expected, "shift {shift} set at {off}, {len} bytes");
@@ -767,12 +766,6 @@ fn general_purpose_temporal_path_writes_each_line_back_once_at_every_line_size()
 fn long_temporal_copies_store_with_the_selections_set_and_write_back_every_line() {
     use temporal::{Vectors, WIDE_FROM};
     let wb = Selection::detect(Config::new()).best_write_back();
-    let lines_in = |steps: &[Step]| -> usize {
-        steps
-            .iter()
-            .map(|s| if let Step::WriteBack(_, n) = s { *n } else { 0 })
-            .sum()
-    };
     let mut sets_seen = Vec::new();
     for p in host_paths() {
         let c = CopyPaths {
@@ -808,7 +801,11 @@ fn long_temporal_copies_store_with_the_selections_set_and_write_back_every_line(
                 assert_eq!(sets, want_sets, "{what}");
                 if wb != WriteBack::None {
                     let expected = crate::lines::line_count(at, len, c.line_shift as u32);
-                    assert_eq!(lines_in(&steps), expected, "{what}: lines written back");
+                    assert_eq!(
+                        lines_written_back(&steps),
+                        expected,
+                        "{what}: lines written back"
+                    );
                 }
                 assert_eq!(
                     steps.last(),
@@ -835,7 +832,7 @@ fn long_temporal_copies_store_with_the_selections_set_and_write_back_every_line(
                 let expected =
                     crate::lines::line_count(buf.as_ptr().addr() + 7, len, c.line_shift as u32);
                 assert_eq!(
-                    lines_in(&steps),
+                    lines_written_back(&steps),
                     expected,
                     "{p:?} set {len}: lines written back"
                 );
