@@ -488,29 +488,32 @@ fn fence_recognition_covers_every_form() {
     }
 }
 
+/// Checks that `probe` is one bare fence: exactly one fence-like instruction, `fence`, and
+/// nothing else but the return and padding (no compare, no branch, no call).
+fn assert_bare_fence(probe: &str, fence: &str) {
+    let f = function(probe);
+    let fences: Vec<&(String, String)> = f
+        .instructions
+        .iter()
+        .filter(|(m, ops)| is_fence_like(m, ops))
+        .collect();
+    assert_eq!(fences.len(), 1, "{probe}: {:?}", f.instructions);
+    assert_eq!(fences[0].0, fence, "{probe}: {:?}", f.instructions);
+    assert!(
+        f.instructions.iter().all(|(m, ops)| m == fence
+            || matches!(m.as_str(), "ret" | "endbr64")
+            || is_padding(m, ops)),
+        "{probe}: {:?}",
+        f.instructions
+    );
+}
+
 #[test]
 fn drains_are_one_sfence() {
     needs_objdump!();
     std::hint::black_box(probe_addresses());
     for probe in ["probe_sfence", "probe_drainer", "probe_free_drain"] {
-        let f = function(probe);
-        // Exactly one fence-like instruction, and it is the SFENCE; nothing else but the return
-        // and padding: no compare, no branch, no call.
-        let fences: Vec<&(String, String)> = f
-            .instructions
-            .iter()
-            .filter(|(m, ops)| is_fence_like(m, ops))
-            .collect();
-        assert_eq!(fences.len(), 1, "{probe}: {:?}", f.instructions);
-        assert_eq!(fences[0].0, "sfence", "{probe}: {:?}", f.instructions);
-        assert!(
-            f.instructions.iter().all(|(m, ops)| matches!(
-                m.as_str(),
-                "sfence" | "ret" | "endbr64"
-            ) || is_padding(m, ops)),
-            "{probe}: {:?}",
-            f.instructions
-        );
+        assert_bare_fence(probe, "sfence");
     }
 }
 
@@ -518,21 +521,7 @@ fn drains_are_one_sfence() {
 fn mfence_type_is_one_mfence() {
     needs_objdump!();
     std::hint::black_box(probe_addresses());
-    let f = function("probe_mfence");
-    let fences: Vec<&(String, String)> = f
-        .instructions
-        .iter()
-        .filter(|(m, ops)| is_fence_like(m, ops))
-        .collect();
-    assert_eq!(fences.len(), 1, "{:?}", f.instructions);
-    assert_eq!(fences[0].0, "mfence", "{:?}", f.instructions);
-    assert!(
-        f.instructions.iter().all(
-            |(m, ops)| matches!(m.as_str(), "mfence" | "ret" | "endbr64") || is_padding(m, ops)
-        ),
-        "{:?}",
-        f.instructions
-    );
+    assert_bare_fence("probe_mfence", "mfence");
 }
 
 /// Alignment padding after a function's last instruction, as assemblers emit it: `nop` in its
@@ -934,16 +923,14 @@ fn aligned_word_loops_store_8_bytes_or_more_and_the_copies_call_them() {
         }
     }
     // The copy paths reach them: their partial lines go through the word loops.
-    for path in [
+    let movnti = [
         "pmem_flush::mem::x86_64::memmove_movnti",
         "pmem_flush::mem::x86_64::memset_movnti",
-        "pmem_flush::mem::x86_64::memmove_temporal_sse2",
-        "pmem_flush::mem::x86_64::memset_temporal_sse2",
-        "pmem_flush::mem::x86_64::memmove_temporal_avx",
-        "pmem_flush::mem::x86_64::memset_temporal_avx",
-        "pmem_flush::mem::x86_64::memmove_temporal_avx512f",
-        "pmem_flush::mem::x86_64::memset_temporal_avx512f",
-    ] {
+    ];
+    for path in movnti
+        .into_iter()
+        .chain(TEMPORAL_PATHS.map(|(name, _)| name))
+    {
         let calls = function(path).direct_calls();
         assert!(
             calls

@@ -65,9 +65,10 @@ impl Vectors {
     /// non-temporal stores are MOVNTI (chosen when SSE2 is absent or disabled); AVX or
     /// AVX-512F for long copies where the selection chose that set for its non-temporal stores
     /// (so the CPU has it, the OS saves its registers and the configuration did not disable
-    /// it; for a selection built unchecked, the caller promised as much); SSE2 otherwise, which every x86-64 build with SSE already uses. So a `Config` that
-    /// disables SSE2 but also turns non-temporal stores off, or opts into MOVDIR64B, still gets
-    /// SSE2 stores here: only a build without SSE keeps vector registers out of every path.
+    /// it; for a selection built unchecked, the caller promised as much); SSE2 otherwise,
+    /// which every x86-64 build with SSE already uses. So a `Config` that disables SSE2 but
+    /// also turns non-temporal stores off, or opts into MOVDIR64B, still gets SSE2 stores
+    /// here: only a build without SSE keeps vector registers out of every path.
     #[inline(always)]
     pub(crate) const fn allowed_by(nt: NonTemporal) -> Vectors {
         if !cfg!(all(target_arch = "x86_64", target_feature = "sse2")) {
